@@ -1,0 +1,407 @@
+"""The ``slowpub`` command line.
+
+Its commands and flags are a contract (the README and operators' scripts use
+them): every listing or creating command takes ``--json`` and prints one JSON
+document; every failure prints one line to stderr and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import secrets
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from slowpub import __version__, urls
+from slowpub.accounts import AccountError, check_password, create_user, list_users, require_user
+from slowpub.config import ConfigError, Settings, load_settings
+from slowpub.context import Context, build_context
+from slowpub.db import create_database
+from slowpub.deliveries import deliver_due
+from slowpub.follows import FollowError, decide_request, follow, list_follows, unfollow
+from slowpub.instance_actor import ensure_instance_key
+from slowpub.migrate import pending_revisions, upgrade
+from slowpub.remote_actors import ActorError
+from slowpub.user_settings import SettingError, apply_setting, describe_user
+
+EXIT_BAD_INPUT = 1
+
+
+class CommandError(Exception):
+    """A failure to report on one line."""
+
+
+def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(data, indent=2, default=str))
+    elif text:
+        print(text)
+
+
+async def _open(settings: Settings) -> Context:
+    ctx = build_context(settings)
+    try:
+        if await pending_revisions(ctx.db.engine):
+            raise CommandError(
+                "the database is not initialised or not up to date: run `slowpub init`"
+            )
+    except CommandError:
+        await ctx.close()
+        raise
+    except Exception as exc:
+        await ctx.close()
+        raise CommandError(f"cannot open the database: {exc}") from exc
+    return ctx
+
+
+async def init_database(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = create_database(settings.database_url)
+    try:
+        await upgrade(db.engine)
+    finally:
+        await db.dispose()
+    ctx = build_context(settings)
+    try:
+        await ensure_instance_key(ctx)
+    finally:
+        await ctx.close()
+
+
+# --- commands -----------------------------------------------------------------
+
+
+async def cmd_init(args: argparse.Namespace, settings: Settings) -> None:
+    await init_database(settings)
+    _emit(
+        args,
+        {"database": "ready", "base_url": settings.base_url},
+        f"slowpub is ready at {settings.base_url} (data in {settings.data_dir})",
+    )
+
+
+def _read_password(args: argparse.Namespace) -> str | None:
+    if not getattr(args, "password_stdin", False):
+        return None
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise CommandError("no password on standard input")
+    return password
+
+
+def _user_json(ctx: Context, user: Any) -> dict[str, Any]:
+    return {
+        "username": user.username,
+        "handle": f"@{user.username}@{ctx.settings.host}",
+        "actor": urls.actor(ctx.settings, user.username),
+        "profile": urls.profile(ctx.settings, user.username),
+    }
+
+
+async def cmd_user_create(args: argparse.Namespace, ctx: Context) -> None:
+    password = _read_password(args)
+    user = await create_user(
+        ctx, args.name, password=password, display_name=args.display_name, email=args.email
+    )
+    data = _user_json(ctx, user)
+    _emit(args, data, f"{data['handle']} {data['actor']}")
+
+
+async def cmd_user_list(args: argparse.Namespace, ctx: Context) -> None:
+    async with ctx.db.sessions() as session:
+        users = await list_users(session)
+    data = [_user_json(ctx, u) for u in users]
+    _emit(args, data, "\n".join(f"{d['handle']} {d['actor']}" for d in data))
+
+
+async def cmd_user_show(args: argparse.Namespace, ctx: Context) -> None:
+    async with ctx.db.sessions() as session:
+        user = await require_user(session, args.name)
+    data = {**_user_json(ctx, user), **describe_user(user)}
+    _emit(args, data, "\n".join(f"{k}: {v}" for k, v in data.items()))
+
+
+async def cmd_user_set(args: argparse.Namespace, ctx: Context) -> None:
+    value = args.value
+    if args.key == "password":
+        value = _read_password(argparse.Namespace(password_stdin=True)) if value == "-" else value
+    async with ctx.db.transaction() as session:
+        user = await require_user(session, args.name)
+        apply_setting(user, args.key, value)
+        data = describe_user(user)
+    _emit(args, data, f"{args.name}: {args.key} set")
+
+
+async def cmd_follow(args: argparse.Namespace, ctx: Context) -> None:
+    row = await follow(ctx, args.name, args.account)
+    data = {"follow": row.uri, "state": row.state}
+    _emit(args, data, f"{row.state}: {args.name} → {args.account}")
+
+
+async def cmd_unfollow(args: argparse.Namespace, ctx: Context) -> None:
+    await unfollow(ctx, args.name, args.account)
+    _emit(args, {"unfollowed": args.account}, f"{args.name} no longer follows {args.account}")
+
+
+async def _list_graph(
+    args: argparse.Namespace, ctx: Context, direction: str, state: str | None
+) -> None:
+    views = await list_follows(ctx, args.name, direction=direction, state=state)
+    _emit(
+        args,
+        [v.as_json() for v in views],
+        "\n".join(f"{v.state:9} {v.handle} {v.uri}" for v in views) or f"({direction}: none)",
+    )
+
+
+async def cmd_following(args: argparse.Namespace, ctx: Context) -> None:
+    await _list_graph(args, ctx, "following", None)
+
+
+async def cmd_followers(args: argparse.Namespace, ctx: Context) -> None:
+    await _list_graph(args, ctx, "followers", "pending" if args.pending else None)
+
+
+async def cmd_requests(args: argparse.Namespace, ctx: Context) -> None:
+    if args.action is None:
+        await _list_graph(args, ctx, "followers", "pending")
+        return
+    if not args.account:
+        raise CommandError(f"`requests NAME {args.action}` needs an ACCOUNT")
+    await decide_request(ctx, args.name, args.account, accept=args.action == "accept")
+    verb = "accepted" if args.action == "accept" else "rejected"
+    _emit(args, {args.action: args.account}, f"{verb} {args.account}")
+
+
+# --- long-running commands -------------------------------------------------------
+
+
+def _uvicorn_config(app: Any, settings: Settings, host: str, port: int) -> Any:
+    import uvicorn
+
+    proxies = [str(n) for n in settings.trusted_proxies]
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+        server_header=False,
+        log_level="info",
+    )
+
+
+def serve(
+    settings: Settings, host: str, port: int, banner: Callable[[], None] | None = None
+) -> None:
+    import uvicorn
+
+    from slowpub.web.app import create_app
+
+    asyncio.run(_check_ready(settings))
+    ctx = build_context(settings)
+    app = create_app(ctx, workers=True, owns_context=True)
+    if banner is not None:
+        banner()
+    uvicorn.Server(_uvicorn_config(app, settings, host, port)).run()
+
+
+async def _check_ready(settings: Settings) -> None:
+    ctx = await _open(settings)
+    await ctx.close()
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    serve(settings, args.host, args.port)
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
+    from slowpub.workers import run_workers
+
+    async def main() -> None:
+        ctx = await _open(settings)
+        task = asyncio.create_task(run_workers(ctx))
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        logging.getLogger("slowpub").info("worker started (pid %s)", __import__("os").getpid())
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        finally:
+            await ctx.close()
+
+    asyncio.run(main())
+
+
+QUICKSTART_USER = "alice"
+
+
+def cmd_quickstart(args: argparse.Namespace, settings: Settings) -> None:
+    """Everything a first run needs: data dir, database, one account; then serve."""
+    secret_file = settings.data_dir / "quickstart-password"
+
+    async def prepare() -> str:
+        await init_database(settings)
+        ctx = build_context(settings)
+        try:
+            async with ctx.db.sessions() as session:
+                existing = {u.username: u for u in await list_users(session)}
+            user = existing.get(args.user)
+            if user is None:
+                password = secrets.token_urlsafe(12)
+                await create_user(ctx, args.user, password=password, display_name=args.user.title())
+                _write_private(secret_file, password)
+                return password
+            saved = secret_file.read_text().strip() if secret_file.exists() else ""
+            if saved and check_password(user, saved):
+                return saved
+            return "(changed since the first run; set one with: slowpub user set NAME password -)"
+        finally:
+            await ctx.close()
+
+    password = asyncio.run(prepare())
+
+    def banner() -> None:
+        print(
+            "\nslowpub is running.\n"
+            f"  address:  {settings.base_url}\n"
+            f"  handle:   @{args.user}@{settings.host}\n"
+            f"  password: {password}\n"
+            f"  data:     {settings.data_dir}\n",
+            flush=True,
+        )
+
+    serve(settings, args.host, args.port, banner)
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.write_text(text + "\n")
+
+
+# --- parser ------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="slowpub", description="A slow ActivityPub server.")
+    parser.add_argument("--version", action="version", version=f"slowpub {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(
+        name: str, func: Any, help_text: str, *, json_flag: bool = True, **kw: Any
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, **kw)
+        p.set_defaults(func=func)
+        if json_flag:
+            p.add_argument("--json", action="store_true", help="print one JSON document")
+        return p
+
+    add("init", cmd_init, "create the data dir and database, apply migrations")
+
+    user = sub.add_parser("user", help="manage local accounts")
+    usub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    p = usub.add_parser("create", help="create an account")
+    p.set_defaults(func=cmd_user_create)
+    p.add_argument("name")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p.add_argument("--display-name")
+    p.add_argument("--email")
+    p.add_argument("--json", action="store_true")
+    p = usub.add_parser("list", help="list accounts")
+    p.set_defaults(func=cmd_user_list)
+    p.add_argument("--json", action="store_true")
+    p = usub.add_parser("show", help="show an account and its settings")
+    p.set_defaults(func=cmd_user_show)
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true")
+    p = usub.add_parser("set", help="change a setting (see `slowpub user show NAME`)")
+    p.set_defaults(func=cmd_user_set)
+    p.add_argument("name")
+    p.add_argument("key")
+    p.add_argument("value", help="the new value; for password, - reads it from stdin")
+    p.add_argument("--json", action="store_true")
+
+    p = add("follow", cmd_follow, "NAME follows ACCOUNT (user@host or actor URL)")
+    p.add_argument("name")
+    p.add_argument("account")
+    p = add("unfollow", cmd_unfollow, "NAME stops following ACCOUNT")
+    p.add_argument("name")
+    p.add_argument("account")
+    p = add("following", cmd_following, "whom NAME follows, with state")
+    p.add_argument("name")
+    p = add("followers", cmd_followers, "who follows NAME, with state")
+    p.add_argument("name")
+    p.add_argument("--pending", action="store_true", help="only follow requests awaiting approval")
+    p = add("requests", cmd_requests, "list, accept or reject follow requests")
+    p.add_argument("name")
+    p.add_argument("action", nargs="?", choices=["accept", "reject"])
+    p.add_argument("account", nargs="?")
+
+    p = add("serve", cmd_serve, "run the web app and the workers", json_flag=False)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    add("worker", cmd_worker, "run the background workers only", json_flag=False)
+    p = add(
+        "quickstart",
+        cmd_quickstart,
+        "init, create a first account, print its login, serve",
+        json_flag=False,
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--user", default=QUICKSTART_USER)
+    return parser
+
+
+SYNC_COMMANDS = {cmd_serve, cmd_worker, cmd_quickstart}
+NO_CONTEXT = {cmd_init}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        settings = load_settings(create_secret=args.func in (cmd_init, cmd_quickstart))
+        if args.func in SYNC_COMMANDS:
+            args.func(args, settings)
+        elif args.func in NO_CONTEXT:
+            asyncio.run(args.func(args, settings))
+        else:
+            asyncio.run(_with_context(args.func, args, settings))
+    except (CommandError, ConfigError, AccountError, FollowError, ActorError, SettingError) as exc:
+        print(f"slowpub: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+async def _with_context(
+    func: Callable[[argparse.Namespace, Context], Awaitable[None]],
+    args: argparse.Namespace,
+    settings: Settings,
+) -> None:
+    ctx = await _open(settings)
+    try:
+        await func(args, ctx)
+        # What the command queued (a Follow, say) is sent now if it can be;
+        # anything that fails is retried by the server's workers.
+        await deliver_due(ctx)
+    finally:
+        await ctx.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Settings, read once from the environment.
+
+The variable names are a contract other tools (deploy files, CI, operators'
+scripts) rely on, so they are spelled out here and in the README only.
+Nothing is read at import time: the CLI and the app factory call
+:func:`load_settings` and pass the result down.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+
+
+class ConfigError(ValueError):
+    """A setting has a value slowpub cannot work with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    base_url: str
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    allow_private_networks: bool = False
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
+        default_factory=tuple
+    )
+
+    @property
+    def host(self) -> str:
+        """The account domain: the authority of the base URL, port included."""
+        return urlsplit(self.base_url).netloc.lower()
+
+    @property
+    def scheme(self) -> str:
+        return urlsplit(self.base_url).scheme
+
+    def url(self, path: str) -> str:
+        """An absolute public URL for a path on this instance."""
+        return self.base_url + path
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _normalise_base_url(raw: str) -> str:
+    raw = raw.strip().rstrip("/")
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(
+            f"SLOWPUB_BASE_URL must be an http(s) URL like https://slow.example, not {raw!r}"
+        )
+    if parts.path or parts.query or parts.fragment:
+        raise ConfigError("SLOWPUB_BASE_URL must not have a path, query or fragment")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def _parse_proxies(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for item in raw.replace(" ", ",").split(","):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError as exc:
+            raise ConfigError(
+                f"SLOWPUB_TRUSTED_PROXIES: {item!r} is not an address or network"
+            ) from exc
+    return tuple(networks)
+
+
+def _secret_key(data_dir: Path, configured: str | None, create: bool) -> str:
+    """Use the configured secret, else the one kept in the data dir.
+
+    ``create`` is only true for ``slowpub init``: other commands must not
+    silently invent a new secret (it would invalidate every session).
+    """
+    if configured:
+        return configured
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    if not create:
+        return ""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, create_secret: bool = False) -> Settings:
+    env = os.environ if env is None else env
+    base_url = _normalise_base_url(env.get("SLOWPUB_BASE_URL") or DEFAULT_BASE_URL)
+    data_dir = Path(env.get("SLOWPUB_DATA_DIR") or "./data").resolve()
+    database_url = (
+        env.get("SLOWPUB_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'slowpub.db'}"
+    )
+    if database_url.startswith("postgresql://") or database_url.startswith("postgres://"):
+        # Operators paste libpq URLs; the async driver is the only one we ship.
+        database_url = "postgresql+asyncpg://" + database_url.split("://", 1)[1]
+    if not (
+        database_url.startswith("sqlite+aiosqlite://")
+        or database_url.startswith("postgresql+asyncpg://")
+    ):
+        raise ConfigError(
+            "SLOWPUB_DATABASE_URL must be a sqlite+aiosqlite:// or postgresql+asyncpg:// URL"
+        )
+    return Settings(
+        base_url=base_url,
+        data_dir=data_dir,
+        database_url=database_url,
+        secret_key=_secret_key(data_dir, env.get("SLOWPUB_SECRET_KEY"), create_secret),
+        allow_private_networks=_truthy(env.get("SLOWPUB_ALLOW_PRIVATE_NETWORKS")),
+        trusted_proxies=_parse_proxies(env.get("SLOWPUB_TRUSTED_PROXIES", "")),
+    )

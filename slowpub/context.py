@@ -1,0 +1,75 @@
+"""What every part of the running application shares, built once per process.
+
+The CLI, the web app and the workers each build one :class:`Context` and pass
+it down explicitly; nothing lives in module globals. Tests build several
+(one per simulated instance) with their own clocks and HTTP transports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+
+from federation.netguard import make_http_client
+from slowpub import __version__
+from slowpub.clock import Clock
+from slowpub.config import Settings
+from slowpub.db import Database, create_database
+
+
+@dataclass
+class Wakeups:
+    """In-process nudges so a worker in the same process starts at once.
+
+    Other processes (``slowpub worker``) find the same rows by polling, so a
+    missed nudge only costs up to one poll interval, never work.
+    """
+
+    inbound: asyncio.Event = field(default_factory=asyncio.Event)
+    deliveries: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class Context:
+    settings: Settings
+    db: Database
+    clock: Clock
+    http: httpx.AsyncClient
+    wakeups: Wakeups = field(default_factory=Wakeups)
+    # Per remote host: when we last refetched a key after a failed signature,
+    # so a forger cannot make us fetch in a loop.
+    key_refetches: dict[str, datetime] = field(default_factory=dict)
+    instance_key: tuple[str, str] | None = None
+
+    @property
+    def user_agent(self) -> str:
+        return user_agent(self.settings)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.db.dispose()
+
+
+def user_agent(settings: Settings) -> str:
+    return f"slowpub/{__version__} (+{settings.base_url})"
+
+
+def build_context(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    http: httpx.AsyncClient | None = None,
+    db: Database | None = None,
+) -> Context:
+    return Context(
+        settings=settings,
+        db=db or create_database(settings.database_url),
+        clock=clock or Clock(),
+        http=http
+        or make_http_client(
+            allow_private=settings.allow_private_networks, user_agent=user_agent(settings)
+        ),
+    )

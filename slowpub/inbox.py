@@ -1,0 +1,130 @@
+"""Accepting activities POSTed to our inboxes.
+
+Everything here happens before the 202: size limit, signature, origin
+checks, and one INSERT. Processing comes later in the workers
+(:mod:`slowpub.inbound`), so a slow or crashing handler can never lose an
+activity that was acknowledged. Nothing is stored unless every check passed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from federation.errors import KeyNotFoundError, SignatureError
+from federation.verify import verify_request
+from federation.vocab import id_of, same_origin
+from slowpub.context import Context
+from slowpub.models import InboundActivity
+from slowpub.remote_actors import make_key_resolver
+
+MAX_BODY = 1024 * 1024
+# Activities whose object must come from the actor's own host when embedded.
+ORIGIN_BOUND = frozenset({"Create", "Update", "Delete"})
+
+
+class InboxError(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def parse_activity(body: bytes) -> dict[str, Any]:
+    try:
+        doc = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InboxError(400, "body is not JSON") from exc
+    if not isinstance(doc, dict):
+        raise InboxError(400, "body is not a JSON object")
+    if not isinstance(doc.get("type"), str):
+        raise InboxError(400, "not an activity: no type")
+    if not isinstance(doc.get("id"), str) or not doc["id"].startswith(("https://", "http://")):
+        raise InboxError(400, "not an activity: no id URL")
+    if not isinstance(id_of(doc.get("actor")), str):
+        raise InboxError(400, "not an activity: no actor")
+    if "object" not in doc:
+        raise InboxError(400, "not an activity: no object")
+    return doc
+
+
+def check_origins(activity: dict[str, Any]) -> None:
+    actor = id_of(activity["actor"])
+    assert actor is not None
+    if not same_origin(activity["id"], actor):
+        raise InboxError(400, "activity id is not on the actor's host")
+    if activity["type"] in ORIGIN_BOUND:
+        obj = activity["object"]
+        object_id = id_of(obj)
+        if not isinstance(object_id, str):
+            raise InboxError(400, f"{activity['type']} without an object id")
+        if not same_origin(object_id, actor):
+            raise InboxError(400, "object is not on the actor's host")
+        if isinstance(obj, dict):
+            author = id_of(obj.get("attributedTo"))
+            if author is not None and author != actor and obj.get("type") not in ("Tombstone",):
+                raise InboxError(400, "object is attributed to someone other than the actor")
+
+
+def _is_self_delete(activity: dict[str, Any]) -> bool:
+    return activity["type"] == "Delete" and id_of(activity["object"]) == id_of(activity["actor"])
+
+
+async def receive(
+    ctx: Context, *, method: str, url: str, headers: Mapping[str, str], body: bytes
+) -> bool:
+    """Check and store one inbox POST. True if stored, False if a known duplicate.
+
+    Raises InboxError with the HTTP status to answer.
+    """
+    if len(body) > MAX_BODY:
+        raise InboxError(413, "body larger than 1 MiB")
+    lowered = {k.lower() for k in headers}
+    if not ({"signature", "signature-input"} & lowered) and not str(
+        headers.get("authorization", "")
+    ).lower().startswith("signature"):
+        raise InboxError(401, "request is not signed")
+    activity = parse_activity(body)
+    try:
+        key = await verify_request(
+            method=method,
+            url=url,
+            headers=headers,
+            body=body,
+            resolver=make_key_resolver(ctx),
+            now=ctx.clock.now(),
+        )
+    except KeyNotFoundError as exc:
+        if _is_self_delete(activity):
+            # A deleted account's key is gone with it; Mastodon drops these
+            # quietly, and a 401 would only make the sender retry for days.
+            return False
+        raise InboxError(401, f"signature: {exc}") from exc
+    except SignatureError as exc:
+        raise InboxError(401, f"signature: {exc}") from exc
+    actor = id_of(activity["actor"])
+    if key.owner != actor:
+        raise InboxError(401, "the signing key does not belong to the activity's actor")
+    check_origins(activity)
+    now = ctx.clock.now()
+    try:
+        async with ctx.db.transaction() as session:
+            session.add(
+                InboundActivity(
+                    uri=activity["id"],
+                    actor_uri=actor,
+                    activity_type=activity["type"][:64],
+                    body=json.dumps(activity),
+                    received_at=now,
+                    state="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                )
+            )
+    except IntegrityError:
+        return False
+    ctx.wakeups.inbound.set()
+    return True

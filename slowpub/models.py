@@ -1,0 +1,192 @@
+"""The database tables, as SQLAlchemy 2 declarative models.
+
+The schema is only ever changed by an Alembic migration under ``migrations/``;
+this module must describe exactly what the migrations create (a test compares
+them). Every stored time is UTC (:class:`UTCDateTime`).
+
+Local and remote accounts share the ``actors`` table (as in Mastodon), so a
+follow is always actor → actor whoever is where; ``users`` holds what only a
+local account has (password, private key, preferences).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC: identical on SQLite and PostgreSQL."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class InstanceSetting(Base):
+    """Instance-wide values kept in the database, such as the instance actor's key."""
+
+    __tablename__ = "instance_settings"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Actor(Base):
+    """Any ActivityPub actor we know: our own users' and cached remote ones."""
+
+    __tablename__ = "actors"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    uri: Mapped[str] = mapped_column(String(2048), unique=True)
+    local: Mapped[bool] = mapped_column(Boolean, default=False)
+    actor_type: Mapped[str] = mapped_column(String(32), default="Person")
+    username: Mapped[str] = mapped_column(String(255))
+    domain: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    summary: Mapped[str | None] = mapped_column(Text, nullable=True)
+    url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    inbox: Mapped[str] = mapped_column(String(2048))
+    shared_inbox: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    outbox: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    followers_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    key_id: Mapped[str | None] = mapped_column(String(2048), nullable=True, index=True)
+    public_key_pem: Mapped[str | None] = mapped_column(Text, nullable=True)
+    manually_approves_followers: Mapped[bool] = mapped_column(Boolean, default=False)
+    raw: Mapped[str | None] = mapped_column(Text, nullable=True)
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_actors_username_domain", "username", "domain"),)
+
+    @property
+    def handle(self) -> str:
+        return f"{self.username}@{self.domain}"
+
+    @property
+    def delivery_inbox(self) -> str:
+        """Where activities for this actor go: the shared inbox when it has one."""
+        return self.shared_inbox or self.inbox
+
+
+class User(Base):
+    """A local account: an actor plus what only we know about it."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), unique=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320), unique=True, nullable=True)
+    password_hash: Mapped[str | None] = mapped_column(Text, nullable=True)
+    private_key_pem: Mapped[str] = mapped_column(Text)
+    publish_graph: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    actor: Mapped[Actor] = relationship(lazy="joined")
+
+
+class Follow(Base):
+    """One actor following another; ``state`` is ``pending`` until accepted."""
+
+    __tablename__ = "follows"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    follower_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    followed_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    uri: Mapped[str] = mapped_column(String(2048), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    follower: Mapped[Actor] = relationship(foreign_keys=[follower_id], lazy="joined")
+    followed: Mapped[Actor] = relationship(foreign_keys=[followed_id], lazy="joined")
+
+    __table_args__ = (
+        UniqueConstraint("follower_id", "followed_id", name="uq_follows_pair"),
+        Index("ix_follows_followed_state", "followed_id", "state"),
+    )
+
+
+class InboundActivity(Base):
+    """A verified activity as it arrived, waiting to be (or already) processed.
+
+    Storing it before answering 202 is what makes the inbox durable; the
+    unique ``uri`` is what makes redelivery harmless.
+    """
+
+    __tablename__ = "inbound_activities"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    uri: Mapped[str] = mapped_column(String(2048), unique=True)
+    actor_uri: Mapped[str] = mapped_column(String(2048))
+    activity_type: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (Index("ix_inbound_due", "state", "next_attempt_at"),)
+
+
+class Delivery(Base):
+    """One signed POST of one activity to one inbox, with its retry state."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # The signer: a local user, or NULL for the instance actor.
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True
+    )
+    activity_uri: Mapped[str] = mapped_column(String(2048))
+    activity_type: Mapped[str] = mapped_column(String(64))
+    inbox_url: Mapped[str] = mapped_column(String(2048))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("activity_uri", "inbox_url", name="uq_deliveries_activity_inbox"),
+        Index("ix_deliveries_due", "state", "next_attempt_at"),
+    )
+
+
+def as_dict(row: Any) -> dict[str, Any]:
+    return {c.key: getattr(row, c.key) for c in row.__table__.columns}

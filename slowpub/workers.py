@@ -1,0 +1,57 @@
+"""The background workers: loops that drain the durable queues.
+
+``slowpub serve`` runs them beside the web app; ``slowpub worker`` runs them
+alone (several such processes may share one PostgreSQL database). Each loop
+works while there is due work, then sleeps until nudged in-process or until
+the next poll, so work written by another process is found within a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from slowpub.context import Context
+from slowpub.deliveries import deliver_due
+from slowpub.inbound import process_due
+
+log = logging.getLogger(__name__)
+POLL_SECONDS = 1.0
+
+
+async def run_once(ctx: Context) -> int:
+    """One pass over every queue; returns how many rows were handled."""
+    return await process_due(ctx) + await deliver_due(ctx)
+
+
+async def drain(ctx: Context, rounds: int = 20) -> None:
+    """Run passes until nothing is due (for tests and the CLI)."""
+    for _ in range(rounds):
+        if await run_once(ctx) == 0:
+            return
+
+
+async def _loop(
+    name: str, step: Callable[[Context], Awaitable[int]], event: asyncio.Event, ctx: Context
+) -> None:
+    while True:
+        try:
+            busy = await step(ctx)
+        except Exception:  # the loop must outlive any one bad row or a database hiccup
+            log.exception("%s worker pass failed", name)
+            busy = 0
+        if busy:
+            continue
+        event.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), POLL_SECONDS)
+
+
+async def run_workers(ctx: Context) -> None:
+    """Run every worker loop until cancelled."""
+    await asyncio.gather(
+        _loop("inbound", process_due, ctx.wakeups.inbound, ctx),
+        _loop("delivery", deliver_due, ctx.wakeups.deliveries, ctx),
+    )
