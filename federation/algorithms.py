@@ -44,6 +44,14 @@ def algorithm_for_key(public_key_pem: str) -> Algorithm:
     raise UnsupportedAlgorithmError(f"unsupported key type {type(key).__name__}")
 
 
+def algorithm_for_private_key(private_key_pem: str) -> Algorithm:
+    """The algorithm a private key signs with when none is named."""
+    key = load_private_key(private_key_pem)
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return Algorithm.ED25519
+    return Algorithm.RSA_V1_5_SHA256
+
+
 def verify_bytes(algorithm: Algorithm, public_key_pem: str, data: bytes, signature: bytes) -> None:
     """Verify ``signature`` over ``data``; raises ``SignatureMismatchError``."""
     key = load_public_key(public_key_pem)

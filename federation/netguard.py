@@ -40,6 +40,9 @@ def _embedded_ipv4(addr: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
 
 
 def _public(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        # ::ffff:a.b.c.d is just an IPv4 address spelled in IPv6.
+        return _public(addr.ipv4_mapped)
     if (
         addr.is_private
         or addr.is_loopback

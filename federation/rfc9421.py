@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from federation.algorithms import Algorithm, algorithm_for_key, sign_bytes, verify_bytes
+from federation.algorithms import (
+    Algorithm,
+    algorithm_for_key,
+    algorithm_for_private_key,
+    sign_bytes,
+    verify_bytes,
+)
 from federation.digest import make_content_digest
 from federation.errors import (
     SignatureMalformedError,
@@ -229,7 +235,7 @@ def sign_rfc9421(
     params_line = serialize_inner_list(inner)
     components = [Item(name) for name in covered]
     base = build_signature_base(method, url, out, components, params_line)
-    algorithm = _ALGS[alg] if alg is not None else Algorithm.RSA_V1_5_SHA256
+    algorithm = _ALGS[alg] if alg is not None else algorithm_for_private_key(private_key_pem)
     raw = sign_bytes(algorithm, private_key_pem, base.encode("utf-8"))
     out["Signature-Input"] = f"{label}={params_line}"
     out["Signature"] = f"{label}=:{base64.b64encode(raw).decode('ascii')}:"

@@ -67,7 +67,7 @@ class _Parser:
             self.pos += 1
 
     def skip_ows(self) -> None:
-        while self.peek() in (" ", "\t") and self.peek():
+        while self.peek() in (" ", "\t"):
             self.pos += 1
 
     def key(self) -> str:

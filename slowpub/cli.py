@@ -44,7 +44,16 @@ def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
         print(text)
 
 
+def _sqlite_path(url: str) -> Path | None:
+    prefix = "sqlite+aiosqlite:///"
+    return Path(url[len(prefix) :]) if url.startswith(prefix) else None
+
+
 async def _open(settings: Settings) -> Context:
+    path = _sqlite_path(settings.database_url)
+    if path is not None and not path.exists():
+        # Opening would create an empty file; say what to do instead.
+        raise CommandError(f"no database at {path}: run `slowpub init` first")
     ctx = build_context(settings)
     try:
         if await pending_revisions(ctx.db.engine):
@@ -56,7 +65,8 @@ async def _open(settings: Settings) -> Context:
         raise
     except Exception as exc:
         await ctx.close()
-        raise CommandError(f"cannot open the database: {exc}") from exc
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CommandError(f"cannot open the database: {first_line}") from exc
     return ctx
 
 

@@ -1,0 +1,149 @@
+"""End to end: two real `slowpub serve` processes on loopback ports follow each other.
+
+Everything goes through the installed CLI and real sockets: init, user
+creation, the server's own workers, WebFinger over plain HTTP (allowed only
+because SLOWPUB_ALLOW_PRIVATE_NETWORKS is on), signatures both ways.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, name: str, root: Path, database_url: str | None) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "SLOWPUB_BASE_URL": self.base,
+            "SLOWPUB_DATA_DIR": str(root / name),
+            "SLOWPUB_ALLOW_PRIVATE_NETWORKS": "1",
+        }
+        if database_url:
+            self.env["SLOWPUB_DATABASE_URL"] = database_url
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = root / f"{name}.log"
+
+    def cli(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "slowpub.cli", *args],
+            env=self.env, input=stdin, capture_output=True, text=True, timeout=60,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"slowpub {' '.join(args)} failed: {result.stderr}")
+        return result
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "slowpub.cli", "serve", "--port", str(self.port)],
+            env=self.env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.base + "/.well-known/nodeinfo", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise AssertionError(f"server did not start: {self.log.read_text()}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@pytest.fixture
+async def servers(tmp_path: Path, network) -> Iterator[tuple[Server, Server]]:
+    # `network` only lends its database factory (PostgreSQL when configured).
+    urls = [None, None]
+    if os.environ.get("SLOWPUB_TEST_DATABASE_URL"):
+        urls = [await network.databases.new_url("e2e_a"), await network.databases.new_url("e2e_b")]
+    a, b = Server("a", tmp_path, urls[0]), Server("b", tmp_path, urls[1])
+    try:
+        yield a, b
+    finally:
+        a.stop()
+        b.stop()
+
+
+def wait_for(predicate, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("condition not reached in time")
+
+
+def test_two_real_servers_follow_each_other(servers) -> None:
+    a, b = servers
+    for server, name in ((a, "alice"), (b, "bob")):
+        server.cli("init")
+        created = json.loads(
+            server.cli("user", "create", name, "--password-stdin", "--json", stdin="a long password\n").stdout
+        )
+        assert created["handle"] == f"@{name}@127.0.0.1:{server.port}"
+        server.start()
+
+    # Mastodon's first two requests: WebFinger, then the actor.
+    wf = httpx.get(f"{b.base}/.well-known/webfinger", params={"resource": f"acct:bob@127.0.0.1:{b.port}"})
+    assert wf.status_code == 200
+    actor_url = [link for link in wf.json()["links"] if link["rel"] == "self"][0]["href"]
+    actor = httpx.get(actor_url, headers={"Accept": "application/activity+json"}).json()
+    assert actor["inbox"] == f"{b.base}/users/bob/inbox"
+
+    follow = json.loads(a.cli("follow", "alice", f"bob@127.0.0.1:{b.port}", "--json").stdout)
+    assert follow["state"] in ("pending", "accepted")
+
+    def accepted() -> bool:
+        rows = json.loads(a.cli("following", "alice", "--json").stdout)
+        return [r["state"] for r in rows] == ["accepted"]
+
+    wait_for(accepted)
+    followers = json.loads(b.cli("followers", "bob", "--json").stdout)
+    assert [(f["account"], f["state"]) for f in followers] == [
+        (f"alice@127.0.0.1:{a.port}", "accepted")
+    ]
+
+
+def test_cli_reports_bad_input(tmp_path: Path) -> None:
+    server = Server("c", tmp_path, None)
+    not_ready = server.cli("user", "list", check=False)
+    assert not_ready.returncode != 0 and "slowpub init" in not_ready.stderr
+    server.cli("init")
+    server.cli("init")  # idempotent
+    bad_name = server.cli("user", "create", "no spaces allowed", check=False)
+    assert bad_name.returncode != 0 and "invalid username" in bad_name.stderr
+    assert len(bad_name.stderr.strip().splitlines()) == 1
+    server.cli("user", "create", "alice")
+    dup = server.cli("user", "create", "alice", check=False)
+    assert dup.returncode != 0 and "already exists" in dup.stderr
+    unknown = server.cli("follow", "nobody", "bob@example.com", check=False)
+    assert unknown.returncode != 0
+    bad_account = server.cli("follow", "alice", "not-an-account", check=False)
+    assert bad_account.returncode != 0 and bad_account.stderr.startswith("slowpub: ")
+    listing = json.loads(server.cli("user", "list", "--json").stdout)
+    assert [u["username"] for u in listing] == ["alice"]
