@@ -378,10 +378,12 @@ NO_CONTEXT = {cmd_init}
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Long-running commands log what they do; one-shot commands print only
+    # their answer (and one line on failure).
+    level = logging.INFO if args.func in SYNC_COMMANDS else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = load_settings(create_secret=args.func in (cmd_init, cmd_quickstart))
         if args.func in SYNC_COMMANDS:

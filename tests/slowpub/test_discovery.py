@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import httpx
+from tests_support import ap_get
 
 from federation.vocab import AP_CONTENT_TYPE
 from slowpub.accounts import create_user
-from tests_support import ap_get
 
 AS_LD = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 
@@ -105,11 +105,14 @@ async def test_instance_actor_and_nodeinfo(alpha) -> None:
             "https://alpha.test/.well-known/webfinger",
             params={"resource": "acct:alpha.test@alpha.test"},
         )
-        self_link = [link for link in wf.json()["links"] if link["rel"] == "self"][0]
+        self_link = next(link for link in wf.json()["links"] if link["rel"] == "self")
         assert self_link["href"] == "https://alpha.test/actor"
         links = (await client.get("https://alpha.test/.well-known/nodeinfo")).json()["links"]
         hrefs = {link["href"] for link in links}
-        assert "https://alpha.test/nodeinfo/2.1" in hrefs and "https://alpha.test/nodeinfo/2.0" in hrefs
+        assert (
+            "https://alpha.test/nodeinfo/2.1" in hrefs
+            and "https://alpha.test/nodeinfo/2.0" in hrefs
+        )
         for version in ("2.0", "2.1"):
             info = (await client.get(f"https://alpha.test/nodeinfo/{version}")).json()
             assert info["version"] == version

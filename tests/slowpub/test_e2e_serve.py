@@ -43,10 +43,16 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = root / f"{name}.log"
 
-    def cli(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, stdin: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [sys.executable, "-m", "slowpub.cli", *args],
-            env=self.env, input=stdin, capture_output=True, text=True, timeout=60,
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         if check and result.returncode != 0:
             raise AssertionError(f"slowpub {' '.join(args)} failed: {result.stderr}")
@@ -55,7 +61,9 @@ class Server:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "slowpub.cli", "serve", "--port", str(self.port)],
-            env=self.env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
+            env=self.env,
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -103,15 +111,19 @@ def test_two_real_servers_follow_each_other(servers) -> None:
     for server, name in ((a, "alice"), (b, "bob")):
         server.cli("init")
         created = json.loads(
-            server.cli("user", "create", name, "--password-stdin", "--json", stdin="a long password\n").stdout
+            server.cli(
+                "user", "create", name, "--password-stdin", "--json", stdin="a long password\n"
+            ).stdout
         )
         assert created["handle"] == f"@{name}@127.0.0.1:{server.port}"
         server.start()
 
     # Mastodon's first two requests: WebFinger, then the actor.
-    wf = httpx.get(f"{b.base}/.well-known/webfinger", params={"resource": f"acct:bob@127.0.0.1:{b.port}"})
+    wf = httpx.get(
+        f"{b.base}/.well-known/webfinger", params={"resource": f"acct:bob@127.0.0.1:{b.port}"}
+    )
     assert wf.status_code == 200
-    actor_url = [link for link in wf.json()["links"] if link["rel"] == "self"][0]["href"]
+    actor_url = next(link for link in wf.json()["links"] if link["rel"] == "self")["href"]
     actor = httpx.get(actor_url, headers={"Accept": "application/activity+json"}).json()
     assert actor["inbox"] == f"{b.base}/users/bob/inbox"
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from slowpub.accounts import create_user
+from slowpub.accounts import create_user, require_user
 from slowpub.follows import decide_request, follow, list_follows, unfollow
 from slowpub.models import Delivery, InboundActivity
 from slowpub.user_settings import apply_setting
-from slowpub.accounts import require_user
 from slowpub.workers import drain
 
 

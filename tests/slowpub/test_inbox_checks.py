@@ -42,8 +42,12 @@ async def post(
     headers = {"Content-Type": "application/activity+json"}
     if sign:
         headers = sign_request(
-            "POST", url, headers, body,
-            key_id=urls.key_id(bob.actor.uri), private_key_pem=bob.private_key_pem,
+            "POST",
+            url,
+            headers,
+            body,
+            key_id=urls.key_id(bob.actor.uri),
+            private_key_pem=bob.private_key_pem,
             now=now or alpha.ctx.clock.now(),
         )
     if tamper:
