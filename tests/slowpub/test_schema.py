@@ -1,0 +1,34 @@
+"""The migrations create exactly the schema the models describe, and can be undone."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from slowpub.migrate import downgrade, pending_revisions, upgrade
+from slowpub.models import Base
+
+
+async def test_migrations_match_models(alpha) -> None:
+    engine = alpha.ctx.db.engine
+
+    def diff(connection) -> list:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return compare_metadata(context, Base.metadata)
+
+    async with engine.connect() as conn:
+        assert await conn.run_sync(diff) == []
+    assert not await pending_revisions(engine)
+
+
+async def test_downgrade_and_upgrade_again(alpha) -> None:
+    engine = alpha.ctx.db.engine
+    await downgrade(engine, "base")
+    async with engine.connect() as conn:
+        tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
+    assert set(tables) <= {"alembic_version"}
+    await upgrade(engine)
+    async with engine.connect() as conn:
+        tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
+    assert {"actors", "users", "follows", "inbound_activities", "deliveries"} <= set(tables)
