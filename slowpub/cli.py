@@ -27,6 +27,18 @@ from slowpub.deliveries import deliver_due
 from slowpub.follows import FollowError, decide_request, follow, list_follows, unfollow
 from slowpub.instance_actor import ensure_instance_key
 from slowpub.migrate import pending_revisions, upgrade
+from slowpub.posting import (
+    VISIBILITIES,
+    Draft,
+    PostingError,
+    cancel_item,
+    create_post,
+    delete_item,
+    edit_item,
+    react,
+    release_now,
+)
+from slowpub.queue_views import first_line, item_view, list_deliveries, list_queue
 from slowpub.remote_actors import ActorError
 from slowpub.user_settings import SettingError, apply_setting, describe_user
 
@@ -187,6 +199,74 @@ async def cmd_requests(args: argparse.Namespace, ctx: Context) -> None:
     await decide_request(ctx, args.name, args.account, accept=args.action == "accept")
     verb = "accepted" if args.action == "accept" else "rejected"
     _emit(args, {args.action: args.account}, f"{verb} {args.account}")
+
+
+def _item_line(data: dict[str, Any]) -> str:
+    head = f"{data['id']:>6} {data['state']:9} {data['release_at']} {data['kind']:8}"
+    return f"{head} {first_line(data)}"
+
+
+async def cmd_post(args: argparse.Namespace, ctx: Context) -> None:
+    draft = Draft(
+        text=args.text, visibility=args.visibility, in_reply_to=args.in_reply_to, cw=args.cw
+    )
+    item = await create_post(ctx, args.name, draft)
+    data = await item_view(ctx, item.id)
+    _emit(args, data, f"{data['id']} {data['release_at']}")
+
+
+async def cmd_react(args: argparse.Namespace, ctx: Context) -> None:
+    item = await react(ctx, args.name, "announce" if args.command == "boost" else "like", args.url)
+    data = await item_view(ctx, item.id)
+    _emit(args, data, f"{data['id']} {data['release_at']}")
+
+
+async def cmd_queue_list(args: argparse.Namespace, ctx: Context) -> None:
+    items = await list_queue(ctx, args.name, all_states=args.all)
+    _emit(args, items, "\n".join(_item_line(d) for d in items) or "(nothing cooling)")
+
+
+async def cmd_queue_show(args: argparse.Namespace, ctx: Context) -> None:
+    data = await item_view(ctx, args.id)
+    _emit(args, data, "\n".join(f"{k}: {v}" for k, v in data.items() if v is not None))
+
+
+async def cmd_queue_edit(args: argparse.Namespace, ctx: Context) -> None:
+    item = await edit_item(ctx, args.id, args.text, cw=args.cw)
+    data = await item_view(ctx, item.id)
+    _emit(args, data, f"{data['id']} {data['release_at']}")
+
+
+async def cmd_queue_cancel(args: argparse.Namespace, ctx: Context) -> None:
+    item = await cancel_item(ctx, args.id)
+    data = await item_view(ctx, item.id)
+    _emit(args, data, f"{data['id']} cancelled")
+
+
+async def cmd_queue_release(args: argparse.Namespace, ctx: Context) -> None:
+    item = await release_now(ctx, args.id)
+    data = await item_view(ctx, item.id)
+    _emit(args, data, f"{data['id']} {data['state']} {data['released_at']}")
+
+
+async def cmd_delete(args: argparse.Namespace, ctx: Context) -> None:
+    item = await delete_item(ctx, args.id)
+    data = await item_view(ctx, item.id)
+    _emit(args, data, f"{data['id']} {data.get('post_state') or data['state']}")
+
+
+async def cmd_deliveries(args: argparse.Namespace, ctx: Context) -> None:
+    rows = await list_deliveries(ctx, args.name, failed_only=args.failed)
+    _emit(
+        args,
+        rows,
+        "\n".join(
+            f"{r['state']:8} {r['type']:8} {r['inbox']} attempts={r['attempts']}"
+            + (f" error={r['last_error']}" if r["last_error"] else "")
+            for r in rows
+        )
+        or "(no deliveries)",
+    )
 
 
 # --- long-running commands -------------------------------------------------------
@@ -356,6 +436,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", nargs="?", choices=["accept", "reject"])
     p.add_argument("account", nargs="?")
 
+    p = add("post", cmd_post, "queue a post; prints its id and release time (UTC)")
+    p.add_argument("name")
+    p.add_argument("text")
+    p.add_argument("--visibility", default="public", choices=list(VISIBILITIES))
+    p.add_argument("--in-reply-to", metavar="URL")
+    p.add_argument("--cw", metavar="TEXT", help="content warning (summary)")
+    for verb in ("boost", "like"):
+        p = add(verb, cmd_react, f"queue a {verb} of the post at URL")
+        p.add_argument("name")
+        p.add_argument("url")
+    p = add("delete", cmd_delete, "delete a released post (or undo a boost or like) at once")
+    p.add_argument("id", type=int)
+    p = add("deliveries", cmd_deliveries, "what NAME's activities did at each inbox")
+    p.add_argument("name")
+    p.add_argument("--failed", action="store_true", help="only failed or failing deliveries")
+
+    queue = sub.add_parser("queue", help="the cooling-off queue")
+    qsub = queue.add_subparsers(dest="queue_command", required=True, metavar="ACTION")
+
+    def qadd(name: str, func: Any, help_text: str) -> argparse.ArgumentParser:
+        p = qsub.add_parser(name, help=help_text)
+        p.set_defaults(func=func)
+        p.add_argument("--json", action="store_true")
+        return p
+
+    p = qadd("list", cmd_queue_list, "what NAME has cooling (--all: also released/cancelled)")
+    p.add_argument("name")
+    p.add_argument("--all", action="store_true")
+    p = qadd("show", cmd_queue_show, "one queued item")
+    p.add_argument("id", type=int)
+    p = qadd("edit", cmd_queue_edit, "change the text (restarts the cooling-off by default)")
+    p.add_argument("id", type=int)
+    p.add_argument("text")
+    p.add_argument("--cw", metavar="TEXT")
+    p = qadd("cancel", cmd_queue_cancel, "withdraw a cooling item; it never federates")
+    p.add_argument("id", type=int)
+    p = qadd("release", cmd_queue_release, "send a cooling item now")
+    p.add_argument("id", type=int)
+
     p = add("serve", cmd_serve, "run the web app and the workers", json_flag=False)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
@@ -392,7 +511,16 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(args.func(args, settings))
         else:
             asyncio.run(_with_context(args.func, args, settings))
-    except (CommandError, ConfigError, AccountError, FollowError, ActorError, SettingError) as exc:
+    except (
+        CommandError,
+        ConfigError,
+        AccountError,
+        FollowError,
+        ActorError,
+        SettingError,
+        PostingError,
+        LookupError,
+    ) as exc:
         print(f"slowpub: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -19,7 +19,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.errors import FederationError
@@ -62,6 +62,36 @@ def add_delivery(
             created_at=now,
         )
     )
+
+
+async def add_deliveries(
+    session: AsyncSession,
+    *,
+    user: User | None,
+    activity: dict[str, Any],
+    inboxes: list[str],
+    now: datetime,
+) -> int:
+    """Queue ``activity`` for many inboxes with one multi-row INSERT (fan-out)."""
+    if not inboxes:
+        return 0
+    body = json.dumps(activity)
+    rows = [
+        {
+            "user_id": user.id if user is not None else None,
+            "activity_uri": activity["id"],
+            "activity_type": activity["type"],
+            "inbox_url": inbox,
+            "body": body,
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for inbox in inboxes
+    ]
+    await session.execute(insert(Delivery), rows)
+    return len(rows)
 
 
 def backoff(attempts: int) -> timedelta:

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -111,6 +112,12 @@ class User(Base):
     private_key_pem: Mapped[str] = mapped_column(Text)
     publish_graph: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Posting policy (see slowpub.policy).
+    cooling_off_seconds: Mapped[int] = mapped_column(Integer, default=3600, server_default="3600")
+    quiet_hours: Mapped[str | None] = mapped_column(String(11), nullable=True)
+    daily_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    restart_on_edit: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
 
     actor: Mapped[Actor] = relationship(lazy="joined")
 
@@ -190,3 +197,72 @@ class Delivery(Base):
 
 def as_dict(row: Any) -> dict[str, Any]:
     return {c.key: getattr(row, c.key) for c in row.__table__.columns}
+
+
+class Post(Base):
+    """A local post: its content, addressing and where it stands in its life.
+
+    ``state``: ``cooling`` (nothing has federated; editable, cancellable),
+    ``released`` (federated), ``cancelled`` (never federated, kept for its
+    author), ``deleted`` (federated, then deleted: its id answers Tombstone).
+    """
+
+    __tablename__ = "posts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    uri: Mapped[str] = mapped_column(String(2048), unique=True)
+    source: Mapped[str] = mapped_column(Text)
+    content_html: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text, nullable=True)
+    visibility: Mapped[str] = mapped_column(String(16))
+    in_reply_to: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    # JSON: the to/cc lists and the tag list (Mention, Hashtag) as sent.
+    to_json: Mapped[str] = mapped_column(Text)
+    cc_json: Mapped[str] = mapped_column(Text)
+    tags_json: Mapped[str] = mapped_column(Text)
+    # JSON list of actor URIs that must receive it beyond followers
+    # (mentioned accounts, the author replied to).
+    extra_recipients_json: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class QueueItem(Base):
+    """Something a user sent that waits out the cooling-off before it leaves.
+
+    ``kind``: ``create`` (a new post), ``update`` (an edit of a released
+    post; the new text is in ``payload``), ``announce`` or ``like`` (of
+    ``object_uri``). ``state``: ``cooling`` → ``released`` or ``cancelled``.
+    """
+
+    __tablename__ = "queue_items"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), nullable=True
+    )
+    object_uri: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    object_actor_uri: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    payload: Mapped[str | None] = mapped_column(Text, nullable=True)
+    state: Mapped[str] = mapped_column(String(16))
+    release_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    activity_uri: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+
+    __table_args__ = (Index("ix_queue_due", "state", "release_at"),)
+
+
+class Host(Base):
+    """Delivery health of a remote host (Mastodon's rule: unavailable after
+    failures on 7 distinct days; any success or signed inbound POST resets it)."""
+
+    __tablename__ = "hosts"
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    failure_days: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_day: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    unavailable_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

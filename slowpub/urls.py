@@ -61,3 +61,11 @@ def username_from_actor(settings: Settings, uri: str) -> str | None:
             if rest and "/" not in rest and "#" not in rest and "?" not in rest:
                 return rest.lower()
     return None
+
+
+def status(settings: Settings, username: str, post_id: int) -> str:
+    return actor(settings, username) + f"/statuses/{post_id}"
+
+
+def like_or_announce(actor_uri: str, kind: str, item_id: int) -> str:
+    return f"{actor_uri}/{'boosts' if kind == 'announce' else 'likes'}/{item_id}"

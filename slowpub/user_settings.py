@@ -7,10 +7,19 @@ agree; later issues add the cooling-off and bundle settings here.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from slowpub.accounts import hash_password
 from slowpub.models import User
+from slowpub.policy import (
+    PolicyError,
+    format_duration,
+    format_quiet_hours,
+    parse_duration,
+    parse_quiet_hours,
+    parse_timezone,
+)
 
 
 class SettingError(ValueError):
@@ -71,6 +80,46 @@ def _set_password(user: User, value: str) -> None:
         raise SettingError(str(exc)) from exc
 
 
+def _policy(parse: Callable[[str], object]) -> Callable[[str], object]:
+    def wrapped(value: str) -> object:
+        try:
+            return parse(value)
+        except PolicyError as exc:
+            raise SettingError(str(exc)) from exc
+
+    return wrapped
+
+
+def _set_cooling(user: User, value: str) -> None:
+    duration = _policy(parse_duration)(value)
+    assert isinstance(duration, timedelta)
+    user.cooling_off_seconds = int(duration.total_seconds())
+
+
+def _set_quiet(user: User, value: str) -> None:
+    user.quiet_hours = format_quiet_hours(_policy(parse_quiet_hours)(value))  # type: ignore[arg-type]
+    if user.quiet_hours == "off":
+        user.quiet_hours = None
+
+
+def _set_daily_limit(user: User, value: str) -> None:
+    cleaned = value.strip().lower()
+    if cleaned in {"off", "none", ""}:
+        user.daily_limit = None
+        return
+    if not cleaned.isdigit() or int(cleaned) < 1:
+        raise SettingError(f"expected a positive number of posts per day or off, not {value!r}")
+    user.daily_limit = int(cleaned)
+
+
+def _set_timezone(user: User, value: str) -> None:
+    user.timezone = str(_policy(parse_timezone)(value))
+
+
+def _set_restart(user: User, value: str) -> None:
+    user.restart_on_edit = _bool(value)
+
+
 SETTERS: dict[str, Callable[[User, str], None]] = {
     "display-name": _set_display_name,
     "summary": _set_summary,
@@ -78,6 +127,11 @@ SETTERS: dict[str, Callable[[User, str], None]] = {
     "manually-approves-followers": _set_manual,
     "publish-graph": _set_publish_graph,
     "password": _set_password,
+    "cooling-off": _set_cooling,
+    "quiet-hours": _set_quiet,
+    "daily-limit": _set_daily_limit,
+    "timezone": _set_timezone,
+    "restart-on-edit": _set_restart,
 }
 
 
@@ -98,4 +152,9 @@ def describe_user(user: User) -> dict[str, Any]:
         "email": user.email or "",
         "manually-approves-followers": "on" if user.actor.manually_approves_followers else "off",
         "publish-graph": "on" if user.publish_graph else "off",
+        "cooling-off": format_duration(timedelta(seconds=user.cooling_off_seconds)),
+        "quiet-hours": user.quiet_hours or "off",
+        "daily-limit": user.daily_limit if user.daily_limit is not None else "off",
+        "timezone": user.timezone,
+        "restart-on-edit": "on" if user.restart_on_edit else "off",
     }

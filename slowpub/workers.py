@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from slowpub.context import Context
 from slowpub.deliveries import deliver_due
 from slowpub.inbound import process_due
+from slowpub.release import release_due
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
@@ -23,7 +24,7 @@ POLL_SECONDS = 1.0
 
 async def run_once(ctx: Context) -> int:
     """One pass over every queue; returns how many rows were handled."""
-    return await process_due(ctx) + await deliver_due(ctx)
+    return await process_due(ctx) + await release_due(ctx) + await deliver_due(ctx)
 
 
 async def drain(ctx: Context, rounds: int = 20) -> None:
@@ -53,5 +54,6 @@ async def run_workers(ctx: Context) -> None:
     """Run every worker loop until cancelled."""
     await asyncio.gather(
         _loop("inbound", process_due, ctx.wakeups.inbound, ctx),
+        _loop("release", release_due, ctx.wakeups.release, ctx),
         _loop("delivery", deliver_due, ctx.wakeups.deliveries, ctx),
     )

@@ -1,0 +1,518 @@
+"""The posting service: every way a local user sends something goes through here.
+
+The CLI today, and the client APIs and web UI later, call these functions
+and nothing else. A new post, an edit of a released post, a boost and a like
+become a :class:`~slowpub.models.QueueItem` that cools until its release
+time; :mod:`slowpub.release` sends it. Deletes and undos go out at once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.errors import FederationError
+from federation.fetch import signed_get
+from federation.vocab import PUBLIC, PUBLIC_ALIASES, as_list, id_of, same_origin
+from slowpub import notes, urls
+from slowpub.accounts import require_user
+from slowpub.audience import inboxes
+from slowpub.context import Context
+from slowpub.deliveries import add_deliveries
+from slowpub.instance_actor import signing_identity
+from slowpub.models import Post, QueueItem, User
+from slowpub.policy import LIMITED_KINDS, parse_quiet_hours, parse_timezone, release_time
+from slowpub.remote_actors import ActorError, fetch_actor, resolve_account
+from slowpub.text import (
+    MentionRef,
+    ResolvedMention,
+    TextError,
+    check_length,
+    find_mentions,
+    render,
+)
+
+VISIBILITIES = ("public", "unlisted", "followers", "direct")
+
+
+class PostingError(ValueError):
+    """A post, edit or reaction that cannot be queued; the message says why."""
+
+
+@dataclass
+class Draft:
+    text: str
+    visibility: str = "public"
+    in_reply_to: str | None = None
+    cw: str | None = None
+    not_before: datetime | None = None
+
+
+@dataclass
+class Rendered:
+    """Everything about a post's content that is computed from its text."""
+
+    source: str
+    content_html: str
+    summary: str | None
+    tags: list[dict[str, Any]]
+    to: list[str]
+    cc: list[str]
+    recipients: list[str]
+
+    def as_payload(self) -> str:
+        return json.dumps(self.__dict__)
+
+    def apply(self, post: Post) -> None:
+        post.source = self.source
+        post.content_html = self.content_html
+        post.summary = self.summary
+        post.tags_json = json.dumps(self.tags)
+        post.to_json = json.dumps(self.to)
+        post.cc_json = json.dumps(self.cc)
+        post.extra_recipients_json = json.dumps(self.recipients)
+
+
+# --- content ----------------------------------------------------------------
+
+
+async def _resolve_mentions(
+    ctx: Context, refs: list[MentionRef]
+) -> dict[MentionRef, ResolvedMention]:
+    resolved: dict[MentionRef, ResolvedMention] = {}
+    for ref in refs:
+        account = f"{ref.username}@{ref.host or ctx.settings.host}"
+        try:
+            actor = await resolve_account(ctx, account)
+        except ActorError as exc:
+            raise PostingError(f"cannot mention @{account}: {exc}") from exc
+        resolved[ref] = ResolvedMention(
+            uri=actor.uri,
+            profile_url=actor.url or actor.uri,
+            username=actor.username,
+            handle=actor.handle,
+        )
+    return resolved
+
+
+@dataclass
+class ReplyTarget:
+    uri: str
+    author_uri: str
+    author_handle: str
+
+
+async def _reply_target(ctx: Context, url: str) -> ReplyTarget:
+    url = url.strip()
+    if url.startswith(ctx.settings.base_url + "/"):
+        async with ctx.db.sessions() as session:
+            post = (await session.execute(select(Post).where(Post.uri == url))).scalar_one_or_none()
+            if post is None or post.state != "released":
+                raise PostingError(f"cannot reply to {url}: no such released post here")
+            author = await session.get(User, post.user_id)
+            assert author is not None
+            return ReplyTarget(url, author.actor.uri, author.actor.handle)
+    key_id, private_pem = await signing_identity(ctx)
+    try:
+        final_url, doc = await signed_get(
+            ctx.http,
+            url,
+            key_id=key_id,
+            private_key_pem=private_pem,
+            allow_private=ctx.settings.allow_private_networks,
+            now=ctx.clock.now(),
+        )
+    except FederationError as exc:
+        raise PostingError(f"cannot reply to {url}: {exc}") from exc
+    object_id = doc.get("id")
+    author_uri = id_of(as_list(doc.get("attributedTo"))[0]) if doc.get("attributedTo") else None
+    if not isinstance(object_id, str) or not same_origin(object_id, final_url) or not author_uri:
+        raise PostingError(f"cannot reply to {url}: it is not a post with an author")
+    try:
+        author = await fetch_actor(ctx, author_uri)
+    except ActorError as exc:
+        raise PostingError(f"cannot reply to {url}: {exc}") from exc
+    return ReplyTarget(object_id, author.uri, author.handle)
+
+
+def _addressing(
+    visibility: str, followers: str, mentioned: list[str]
+) -> tuple[list[str], list[str]]:
+    """Mastodon's addressing: visibility is nothing but who is in to and cc."""
+    if visibility == "public":
+        return [PUBLIC], [followers, *mentioned]
+    if visibility == "unlisted":
+        return [followers], [PUBLIC, *mentioned]
+    if visibility == "followers":
+        return [followers], list(mentioned)
+    return list(mentioned), []
+
+
+async def render_draft(
+    ctx: Context,
+    user: User,
+    text: str,
+    *,
+    visibility: str,
+    cw: str | None,
+    reply: ReplyTarget | None,
+) -> Rendered:
+    try:
+        text = check_length(text)
+    except TextError as exc:
+        raise PostingError(str(exc)) from exc
+    if cw is not None and len(cw) > 500:
+        raise PostingError("a content warning can be at most 500 characters")
+    mentions = await _resolve_mentions(ctx, find_mentions(text))
+    html, tags = render(
+        text,
+        mentions=mentions,
+        tag_url=ctx.settings.url("/tags/{tag}"),
+        local_host=ctx.settings.host,
+    )
+    mentioned = [t["href"] for t in tags if t["type"] == "Mention"]
+    if (
+        reply is not None
+        and reply.author_uri not in mentioned
+        and reply.author_uri != user.actor.uri
+    ):
+        # The author replied to always hears of it, as on Mastodon.
+        tags.append(
+            {"type": "Mention", "href": reply.author_uri, "name": "@" + reply.author_handle}
+        )
+        mentioned.append(reply.author_uri)
+    mentioned = [m for m in mentioned if m != user.actor.uri]
+    to, cc = _addressing(visibility, user.actor.followers_url or "", mentioned)
+    return Rendered(
+        source=text,
+        content_html=html,
+        summary=(cw or "").strip() or None,
+        tags=tags,
+        to=to,
+        cc=cc,
+        recipients=mentioned,
+    )
+
+
+# --- timing -----------------------------------------------------------------
+
+
+async def _count_releases(
+    session: AsyncSession, user_id: int, start: datetime, end: datetime, exclude: int | None
+) -> int:
+    query = select(func.count(QueueItem.id)).where(
+        QueueItem.user_id == user_id,
+        QueueItem.kind.in_(LIMITED_KINDS),
+        QueueItem.state.in_(("cooling", "released")),
+        QueueItem.release_at >= start,
+        QueueItem.release_at < end,
+    )
+    if exclude is not None:
+        query = query.where(QueueItem.id != exclude)
+    return int((await session.execute(query)).scalar_one())
+
+
+async def schedule(
+    ctx: Context,
+    session: AsyncSession,
+    user: User,
+    *,
+    kind: str,
+    exclude: int | None = None,
+    not_before: datetime | None = None,
+) -> datetime:
+    """The release time for a new (or restarted) item of ``user``."""
+
+    async def count(start: datetime, end: datetime) -> int:
+        if kind not in LIMITED_KINDS:
+            return 0
+        return await _count_releases(session, user.id, start, end, exclude)
+
+    return await release_time(
+        now=ctx.clock.now(),
+        cooling=timedelta(seconds=user.cooling_off_seconds),
+        tz=parse_timezone(user.timezone),
+        quiet=parse_quiet_hours(user.quiet_hours),
+        daily_limit=user.daily_limit,
+        count_releases=count,
+        not_before=not_before,
+    )
+
+
+async def _release_if_due(ctx: Context, item: QueueItem) -> QueueItem:
+    """With no cooling-off the item leaves within the same request."""
+    if item.release_at <= ctx.clock.now():
+        from slowpub.release import release_items
+
+        await release_items(ctx, [item.id])
+        return await get_item(ctx, item.id)
+    ctx.wakeups.release.set()
+    return item
+
+
+# --- the service --------------------------------------------------------------
+
+
+async def create_post(ctx: Context, username: str, draft: Draft) -> QueueItem:
+    if draft.visibility not in VISIBILITIES:
+        raise PostingError(f"visibility must be one of {', '.join(VISIBILITIES)}")
+    async with ctx.db.sessions() as session:
+        user = await require_user(session, username)
+    reply = await _reply_target(ctx, draft.in_reply_to) if draft.in_reply_to else None
+    rendered = await render_draft(
+        ctx, user, draft.text, visibility=draft.visibility, cw=draft.cw, reply=reply
+    )
+    if draft.visibility == "direct" and not rendered.recipients:
+        raise PostingError("a direct post needs at least one @mention")
+    now = ctx.clock.now()
+    async with ctx.db.transaction() as session:
+        user = await require_user(session, username)
+        post = Post(
+            user_id=user.id,
+            uri="",
+            visibility=draft.visibility,
+            in_reply_to=reply.uri if reply else None,
+            state="cooling",
+            created_at=now,
+        )
+        rendered.apply(post)
+        session.add(post)
+        await session.flush()
+        post.uri = urls.status(ctx.settings, user.username, post.id)
+        release_at = await schedule(ctx, session, user, kind="create", not_before=draft.not_before)
+        item = QueueItem(
+            user_id=user.id,
+            kind="create",
+            post_id=post.id,
+            state="cooling",
+            release_at=release_at,
+            created_at=now,
+        )
+        session.add(item)
+        await session.flush()
+    return await _release_if_due(ctx, item)
+
+
+async def get_item(ctx: Context, item_id: int, owner: str | None = None) -> QueueItem:
+    async with ctx.db.sessions() as session:
+        item = await session.get(QueueItem, item_id)
+        if item is not None and owner is not None:
+            user = await require_user(session, owner)
+            if item.user_id != user.id:
+                item = None
+    if item is None:
+        raise PostingError(f"no queued item {item_id}")
+    return item
+
+
+async def edit_item(
+    ctx: Context, item_id: int, text: str, *, cw: str | None = None, owner: str | None = None
+) -> QueueItem:
+    """Edit what an item says. Cooling: in place. Released post: a new cooling Update."""
+    item = await get_item(ctx, item_id, owner)
+    if item.kind not in ("create", "update") or item.post_id is None:
+        raise PostingError(f"item {item_id} is a {item.kind}; only posts can be edited")
+    if item.state == "cancelled":
+        raise PostingError(f"item {item_id} was cancelled; cancelled posts cannot be edited")
+    async with ctx.db.sessions() as session:
+        post = await session.get(Post, item.post_id)
+        user = await session.get(User, item.user_id)
+        pending_update = (
+            await session.execute(
+                select(QueueItem).where(
+                    QueueItem.post_id == item.post_id,
+                    QueueItem.kind == "update",
+                    QueueItem.state == "cooling",
+                )
+            )
+        ).scalar_one_or_none()
+    assert post is not None and user is not None
+    if post.state == "deleted":
+        raise PostingError(f"the post of item {item_id} was deleted")
+    reply = None
+    if post.in_reply_to:
+        reply = await _reply_target(ctx, post.in_reply_to)
+    rendered = await render_draft(
+        ctx,
+        user,
+        text,
+        visibility=post.visibility,
+        cw=cw if cw is not None else post.summary,
+        reply=reply,
+    )
+    now = ctx.clock.now()
+    async with ctx.db.transaction() as session:
+        user = await session.get(User, item.user_id)
+        assert user is not None
+        if item.kind == "create" and item.state == "cooling":
+            target = await session.get(QueueItem, item.id)
+            stored_post = await session.get(Post, post.id)
+            assert target is not None and stored_post is not None
+            if target.state != "cooling":
+                raise PostingError(f"item {item_id} was released meanwhile; edit it again")
+            rendered.apply(stored_post)
+            if user.restart_on_edit:
+                target.release_at = await schedule(
+                    ctx, session, user, kind="create", exclude=target.id
+                )
+            result = target
+        elif pending_update is not None:
+            target = await session.get(QueueItem, pending_update.id)
+            assert target is not None
+            target.payload = rendered.as_payload()
+            if user.restart_on_edit:
+                target.release_at = await schedule(
+                    ctx, session, user, kind="update", exclude=target.id
+                )
+            result = target
+        else:
+            result = QueueItem(
+                user_id=user.id,
+                kind="update",
+                post_id=post.id,
+                payload=rendered.as_payload(),
+                state="cooling",
+                release_at=await schedule(ctx, session, user, kind="update"),
+                created_at=now,
+            )
+            session.add(result)
+        await session.flush()
+    return await _release_if_due(ctx, result)
+
+
+async def cancel_item(ctx: Context, item_id: int, owner: str | None = None) -> QueueItem:
+    """Withdraw a cooling item: it never federates, and stays visible to its author."""
+    async with ctx.db.transaction() as session:
+        item = await session.get(QueueItem, item_id)
+        if item is not None and owner is not None:
+            user = await require_user(session, owner)
+            item = item if item.user_id == user.id else None
+        if item is None:
+            raise PostingError(f"no queued item {item_id}")
+        if item.state == "cancelled":
+            return item
+        if item.state != "cooling":
+            raise PostingError(
+                f"item {item_id} was already released; `slowpub delete {item_id}` takes it back"
+            )
+        item.state = "cancelled"
+        if item.kind == "create" and item.post_id is not None:
+            post = await session.get(Post, item.post_id)
+            if post is not None:
+                post.state = "cancelled"
+    return item
+
+
+async def release_now(ctx: Context, item_id: int, owner: str | None = None) -> QueueItem:
+    """The author's explicit choice: send a cooling item now."""
+    async with ctx.db.transaction() as session:
+        item = await session.get(QueueItem, item_id)
+        if item is not None and owner is not None:
+            user = await require_user(session, owner)
+            item = item if item.user_id == user.id else None
+        if item is None:
+            raise PostingError(f"no queued item {item_id}")
+        if item.state != "cooling":
+            raise PostingError(f"item {item_id} is {item.state}, not cooling")
+        item.release_at = ctx.clock.now()
+    return await _release_if_due(ctx, item)
+
+
+async def delete_item(ctx: Context, item_id: int, owner: str | None = None) -> QueueItem:
+    """Take back a released post, boost or like (Delete/Undo at once); cancel a cooling one."""
+    item = await get_item(ctx, item_id, owner)
+    if item.state == "cooling":
+        return await cancel_item(ctx, item_id, owner)
+    if item.state == "cancelled":
+        raise PostingError(f"item {item_id} was cancelled; nothing to delete")
+    now = ctx.clock.now()
+    async with ctx.db.transaction() as session:
+        user = await session.get(User, item.user_id)
+        assert user is not None
+        if item.kind in ("create", "update") and item.post_id is not None:
+            post = await session.get(Post, item.post_id)
+            assert post is not None
+            if post.state == "deleted":
+                raise PostingError(f"the post of item {item_id} is already deleted")
+            pending = await session.execute(
+                select(QueueItem).where(QueueItem.post_id == post.id, QueueItem.state == "cooling")
+            )
+            for other in pending.scalars():
+                other.state = "cancelled"
+            post.state = "deleted"
+            post.deleted_at = now
+            targets = await inboxes(
+                session,
+                user,
+                followers=post.visibility != "direct",
+                actors=json.loads(post.extra_recipients_json),
+            )
+            await add_deliveries(
+                session, user=user, activity=notes.delete(post, user), inboxes=targets, now=now
+            )
+        else:
+            stored = await session.get(QueueItem, item.id)
+            assert stored is not None and stored.activity_uri is not None
+            inner: dict[str, Any] = {
+                "id": stored.activity_uri,
+                "type": "Announce" if stored.kind == "announce" else "Like",
+                "actor": user.actor.uri,
+                "object": stored.object_uri,
+            }
+            from slowpub.activities import undo
+
+            targets = await inboxes(
+                session,
+                user,
+                followers=stored.kind == "announce",
+                actors=[stored.object_actor_uri] if stored.object_actor_uri else [],
+            )
+            await add_deliveries(
+                session, user=user, activity=undo(user.actor.uri, inner), inboxes=targets, now=now
+            )
+            stored.state = "cancelled"
+    ctx.wakeups.deliveries.set()
+    return await get_item(ctx, item_id)
+
+
+async def react(ctx: Context, username: str, kind: str, url: str) -> QueueItem:
+    """Queue a boost (``announce``) or a like of the post at ``url``."""
+    if kind not in ("announce", "like"):
+        raise PostingError("a reaction is an announce or a like")
+    target = await _reply_target(ctx, url)
+    now = ctx.clock.now()
+    async with ctx.db.transaction() as session:
+        user = await require_user(session, username)
+        existing = (
+            await session.execute(
+                select(QueueItem).where(
+                    QueueItem.user_id == user.id,
+                    QueueItem.kind == kind,
+                    QueueItem.object_uri == target.uri,
+                    QueueItem.state.in_(("cooling", "released")),
+                )
+            )
+        ).scalar_one_or_none()
+        if existing is not None:
+            return existing
+        item = QueueItem(
+            user_id=user.id,
+            kind=kind,
+            object_uri=target.uri,
+            object_actor_uri=target.author_uri,
+            state="cooling",
+            release_at=await schedule(ctx, session, user, kind=kind),
+            created_at=now,
+        )
+        session.add(item)
+        await session.flush()
+    return await _release_if_due(ctx, item)
+
+
+def is_public(addressing: list[str]) -> bool:
+    return any(a in PUBLIC_ALIASES or a == PUBLIC for a in addressing)
