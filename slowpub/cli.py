@@ -11,12 +11,16 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import secrets
 import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
 
 from slowpub import __version__, urls
 from slowpub.accounts import AccountError, check_password, create_user, list_users, require_user
@@ -27,6 +31,7 @@ from slowpub.deliveries import deliver_due
 from slowpub.follows import FollowError, decide_request, follow, list_follows, unfollow
 from slowpub.instance_actor import ensure_instance_key
 from slowpub.migrate import pending_revisions, upgrade
+from slowpub.models import Actor
 from slowpub.posting import (
     VISIBILITIES,
     Draft,
@@ -79,7 +84,35 @@ async def _open(settings: Settings) -> Context:
         await ctx.close()
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CommandError(f"cannot open the database: {first_line}") from exc
+    try:
+        await _check_base_url(ctx)
+    except CommandError:
+        await ctx.close()
+        raise
     return ctx
+
+
+async def _check_base_url(ctx: Context) -> None:
+    """Ids that have federated can never change: refuse to run under another base URL."""
+    async with ctx.db.sessions() as session:
+        query = select(Actor.uri).where(Actor.local.is_(True)).limit(1)
+        uri = (await session.execute(query)).scalar()
+    if uri is not None and not uri.startswith(ctx.settings.base_url + "/"):
+        parts = urlsplit(uri)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        raise CommandError(
+            f"the accounts in this database live at {origin}, not {ctx.settings.base_url}; "
+            f"set SLOWPUB_BASE_URL={origin} (a base URL cannot change once accounts exist)"
+        )
+
+
+def _serving_settings(settings: Settings, host: str, port: int) -> Settings:
+    """Without SLOWPUB_BASE_URL, the address we listen on is the public one."""
+    if os.environ.get("SLOWPUB_BASE_URL"):
+        return settings
+    public = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    netloc = f"[{public}]" if ":" in public else public
+    return settings.with_overrides(base_url=f"http://{netloc}:{port}")
 
 
 async def init_database(settings: Settings) -> None:
@@ -178,7 +211,8 @@ async def _list_graph(
     _emit(
         args,
         [v.as_json() for v in views],
-        "\n".join(f"{v.state:9} {v.handle} {v.uri}" for v in views) or f"({direction}: none)",
+        "\n".join(f"{v.state:9} {v.handle} {v.uri}" for v in views)
+        or ("(no follow requests)" if state == "pending" else f"({direction}: none)"),
     )
 
 
@@ -308,7 +342,7 @@ async def _check_ready(settings: Settings) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
-    serve(settings, args.host, args.port)
+    serve(_serving_settings(settings, args.host, args.port), args.host, args.port)
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
@@ -336,11 +370,12 @@ QUICKSTART_USER = "alice"
 
 def cmd_quickstart(args: argparse.Namespace, settings: Settings) -> None:
     """Everything a first run needs: data dir, database, one account; then serve."""
+    settings = _serving_settings(settings, args.host, args.port)
     secret_file = settings.data_dir / "quickstart-password"
 
     async def prepare() -> str:
         await init_database(settings)
-        ctx = build_context(settings)
+        ctx = await _open(settings)
         try:
             async with ctx.db.sessions() as session:
                 existing = {u.username: u for u in await list_users(session)}
@@ -381,10 +416,19 @@ def _write_private(path: Path, text: str) -> None:
 # --- parser ------------------------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit status 2), like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"slowpub: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="slowpub", description="A slow ActivityPub server.")
+    parser = _Parser(prog="slowpub", description="A slow ActivityPub server.")
     parser.add_argument("--version", action="version", version=f"slowpub {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
 
     def add(
         name: str, func: Any, help_text: str, *, json_flag: bool = True, **kw: Any
@@ -398,7 +442,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("init", cmd_init, "create the data dir and database, apply migrations")
 
     user = sub.add_parser("user", help="manage local accounts")
-    usub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    usub = user.add_subparsers(
+        dest="user_command", required=True, metavar="ACTION", parser_class=_Parser
+    )
     p = usub.add_parser("create", help="create an account")
     p.set_defaults(func=cmd_user_create)
     p.add_argument("name")
@@ -453,7 +499,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--failed", action="store_true", help="only failed or failing deliveries")
 
     queue = sub.add_parser("queue", help="the cooling-off queue")
-    qsub = queue.add_subparsers(dest="queue_command", required=True, metavar="ACTION")
+    qsub = queue.add_subparsers(
+        dest="queue_command", required=True, metavar="ACTION", parser_class=_Parser
+    )
 
     def qadd(name: str, func: Any, help_text: str) -> argparse.ArgumentParser:
         p = qsub.add_parser(name, help=help_text)

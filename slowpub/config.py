@@ -64,7 +64,13 @@ def _normalise_base_url(raw: str) -> str:
         )
     if parts.path or parts.query or parts.fragment:
         raise ConfigError("SLOWPUB_BASE_URL must not have a path, query or fragment")
-    return f"{parts.scheme}://{parts.netloc.lower()}"
+    netloc = parts.netloc.lower()
+    default_port = {"http": ":80", "https": ":443"}[parts.scheme]
+    if netloc.endswith(default_port):
+        # https://host:443 is https://host: the handle and the signed Host
+        # header must not carry a default port.
+        netloc = netloc[: -len(default_port)]
+    return f"{parts.scheme}://{netloc}"
 
 
 def _parse_proxies(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

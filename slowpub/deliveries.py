@@ -175,6 +175,17 @@ async def _send(ctx: Context, delivery: Delivery, signer: tuple[str, str]) -> No
         log.info("delivery %s to %s: %s", delivery.activity_type, delivery.inbox_url, error)
 
 
+async def _finish_orphan(ctx: Context, delivery: Delivery) -> None:
+    """The signing account is gone: nothing can ever send this."""
+    async with ctx.db.transaction() as session:
+        row = await session.get(Delivery, delivery.id)
+        if row is not None:
+            row.state = "failed"
+            row.last_error = "the sending account no longer exists"
+            row.finished_at = ctx.clock.now()
+            row.locked_until = None
+
+
 def _transient(exc: FederationError) -> bool:
     # Fetch errors carrying an HTTP status are decided by status above; a
     # blocked address or a malformed URL will never succeed.
@@ -199,6 +210,7 @@ async def deliver_due(ctx: Context, limit: int = BATCH) -> int:
             try:
                 signer = await _signer(ctx, row.user_id, signers)
             except LookupError:
+                await _finish_orphan(ctx, row)
                 continue
             await _send(ctx, row, signer)
 

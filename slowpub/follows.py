@@ -46,6 +46,8 @@ async def _pair(session: AsyncSession, follower_id: int, followed_id: int) -> Fo
 
 async def follow(ctx: Context, username: str, account: str) -> Follow:
     """``username`` follows ``account``; pending until the other side accepts."""
+    async with ctx.db.sessions() as session:
+        await require_user(session, username)  # before any network lookup
     target = await resolve_account(ctx, account)
     now = ctx.clock.now()
     async with ctx.db.transaction() as session:

@@ -100,6 +100,13 @@ async def on_undo(
 ) -> str:
     obj = activity["object"]
     inner_type = obj.get("type") if isinstance(obj, dict) else None
+    if inner_type == "Accept" and isinstance(obj, dict):
+        # Undo{Accept{Follow}}: the followed account revokes our follow.
+        row = await _follow_from(session, obj.get("object"))
+        if row is not None and row.followed_id == actor.id and row.follower.local:
+            await remove_follow_by_uri(session, row.uri)
+            return "follow revoked"
+        return "ignored"
     row = await _follow_from(session, obj)
     if row is not None and row.follower_id == actor.id and inner_type in (None, "Follow"):
         await remove_follow_by_uri(session, row.uri)

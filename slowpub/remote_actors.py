@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from federation import webfinger
-from federation.errors import FederationError, FetchError, KeyNotFoundError
+from federation.errors import FederationError, KeyNotFoundError
 from federation.fetch import signed_get
 from federation.verify import KeyResolver, PublicKey
 from federation.vocab import as_list, host_of, id_of, same_origin
@@ -70,8 +70,14 @@ def parse_actor(doc: dict[str, Any]) -> dict[str, Any]:
     if not same_origin(inbox, uri):
         raise ActorError(f"{uri} names an inbox on another host")
     key = _public_key_of(doc)
-    if key is not None and key.get("owner") not in (None, uri):
-        raise ActorError(f"{uri} publishes a key owned by someone else")
+    if key is not None and (
+        id_of(key.get("owner")) not in (None, uri)
+        or not isinstance(key.get("id"), str)
+        or not same_origin(key["id"], uri)
+    ):
+        # A key on another origin, or owned by someone else, could let this
+        # actor speak with another's key id; such an actor gets no key.
+        key = None
     endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
     shared = endpoints.get("sharedInbox")
     return {
@@ -139,10 +145,10 @@ async def fetch_actor(ctx: Context, uri: str, *, refresh: bool = False) -> Actor
     except FederationError as exc:
         raise ActorError(f"could not fetch {uri}: {exc}") from exc
     fields = parse_actor(doc)
-    # The document is only trusted for the id it was fetched from.
-    if fields["uri"] != final_url and fields["uri"] != uri:
-        if not same_origin(fields["uri"], final_url):
-            raise ActorError(f"{uri} served an actor from another host ({fields['uri']})")
+    # A document is only trusted for the origin it was finally served from
+    # (redirects included): the CVE-2024-23832 rule.
+    if not same_origin(fields["uri"], final_url):
+        raise ActorError(f"{uri} served an actor of another host ({fields['uri']})")
     return await store_actor(ctx, fields)
 
 
@@ -150,7 +156,13 @@ async def resolve_account(ctx: Context, account: str) -> Actor:
     """An actor from ``user@host``, ``@user@host``, ``acct:…`` or an actor URL."""
     account = account.strip()
     if account.startswith(("https://", "http://")):
-        return await fetch_actor(ctx, account)
+        name = urls.username_from_actor(ctx.settings, account)
+        if name is not None:  # our own actor or profile URL
+            account = name
+        else:
+            return await fetch_actor(ctx, account)
+    if "@" not in account.lstrip("@"):
+        account = f"{account.lstrip('@')}@{ctx.settings.host}"  # a bare name is a local user
     try:
         username, host = webfinger.parse_account(account)
     except FederationError as exc:
@@ -180,29 +192,31 @@ def _key_from_actor(actor: Actor, key_id: str) -> PublicKey:
 
 
 async def _fetch_key(ctx: Context, key_id: str) -> PublicKey:
-    """Fetch a key by its id: either an actor (key in a fragment) or a key document."""
+    """Fetch a key by its id and return it as published by its owner's actor document.
+
+    Mastodon's key ids are ``<actor>#main-key`` (the URL is the actor);
+    GoToSocial's are ``<actor>/main-key``, which serves a stub with only the
+    key, so its owner is then fetched in full. Either way the key counts only
+    if the owner's own document lists it.
+    """
     try:
         final_url, doc = await _get(ctx, key_id.split("#", 1)[0])
-    except FetchError as exc:
-        raise KeyNotFoundError(f"could not fetch key {key_id}: {exc}") from exc
-    except FederationError as exc:
-        raise KeyNotFoundError(f"could not fetch key {key_id}: {exc}") from exc
-    owner_uri = doc.get("id") if "publicKey" in doc else id_of(doc.get("owner"))
-    if not isinstance(owner_uri, str) or not same_origin(owner_uri, key_id):
-        raise KeyNotFoundError(f"key {key_id} has no owner on its own host")
-    if "publicKey" in doc:
-        try:
+        if isinstance(doc.get("id"), str) and not same_origin(doc["id"], final_url):
+            raise KeyNotFoundError(f"key {key_id} was served from another host")
+        if doc.get("type") in ACTOR_TYPES and isinstance(doc.get("inbox"), str):
             fields = parse_actor(doc)
-        except ActorError as exc:
-            raise KeyNotFoundError(str(exc)) from exc
-        if not same_origin(fields["uri"], final_url):
-            raise KeyNotFoundError(f"key {key_id} served from another host")
-        actor = await store_actor(ctx, fields)
-    else:
-        try:
-            actor = await fetch_actor(ctx, owner_uri, refresh=True)
-        except ActorError as exc:
-            raise KeyNotFoundError(str(exc)) from exc
+            actor = await store_actor(ctx, fields)
+        else:
+            key = _public_key_of(doc, key_id) or (doc if "publicKeyPem" in doc else None)
+            owner = id_of(key.get("owner")) if key else None
+            owner = owner or (doc.get("id") if "publicKey" in doc else None)
+            if not isinstance(owner, str) or not same_origin(owner, key_id):
+                raise KeyNotFoundError(f"key {key_id} has no owner on its own host")
+            actor = await fetch_actor(ctx, owner, refresh=True)
+    except (FederationError, ActorError) as exc:
+        if isinstance(exc, KeyNotFoundError):
+            raise
+        raise KeyNotFoundError(f"could not fetch key {key_id}: {exc}") from exc
     return _key_from_actor(actor, key_id)
 
 
@@ -210,19 +224,15 @@ def make_key_resolver(ctx: Context) -> KeyResolver:
     async def resolve(key_id: str, refresh: bool) -> PublicKey:
         if is_local_uri(ctx, key_id):
             async with ctx.db.sessions() as session:
-                actor = (
-                    await session.execute(select(Actor).where(Actor.key_id == key_id))
-                ).scalar_one_or_none()
+                query = select(Actor).where(Actor.key_id == key_id, Actor.local.is_(True))
+                actor = (await session.execute(query)).scalars().first()
             if actor is None:
                 raise KeyNotFoundError(f"no local key {key_id}")
             return _key_from_actor(actor, key_id)
         if not refresh:
             async with ctx.db.sessions() as session:
-                actor = (
-                    (await session.execute(select(Actor).where(Actor.key_id == key_id)))
-                    .scalars()
-                    .first()
-                )
+                query = select(Actor).where(Actor.key_id == key_id, Actor.local.is_(False))
+                actor = (await session.execute(query)).scalars().first()
             if actor is not None and actor.public_key_pem:
                 return _key_from_actor(actor, key_id)
             return await _fetch_key(ctx, key_id)

@@ -54,3 +54,10 @@ def test_normalisation(tmp_path: Path) -> None:
 def test_refusals(tmp_path: Path, name: str, value: str) -> None:
     with pytest.raises(ConfigError):
         load_settings({"SLOWPUB_DATA_DIR": str(tmp_path), name: value})
+
+
+def test_default_port_is_not_part_of_the_domain(tmp_path: Path) -> None:
+    env = {"SLOWPUB_DATA_DIR": str(tmp_path), "SLOWPUB_BASE_URL": "https://slow.example:443"}
+    assert load_settings(env).host == "slow.example"
+    env["SLOWPUB_BASE_URL"] = "http://127.0.0.1:80"
+    assert load_settings(env).base_url == "http://127.0.0.1"

@@ -159,3 +159,20 @@ def test_cli_reports_bad_input(tmp_path: Path) -> None:
     assert bad_account.returncode != 0 and bad_account.stderr.startswith("slowpub: ")
     listing = json.loads(server.cli("user", "list", "--json").stdout)
     assert [u["username"] for u in listing] == ["alice"]
+
+
+def test_base_url_follows_port_and_never_changes(tmp_path: Path) -> None:
+    server = Server("d", tmp_path, None)
+    del server.env["SLOWPUB_BASE_URL"]
+    server.cli("init")
+    server.cli("user", "create", "alice")  # at the default base URL, port 8000
+    other = subprocess.run(
+        [sys.executable, "-m", "slowpub.cli", "serve", "--port", str(server.port)],
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert other.returncode == 1
+    assert "SLOWPUB_BASE_URL=http://127.0.0.1:8000" in other.stderr
+    assert len(other.stderr.strip().splitlines()) == 1

@@ -1,0 +1,120 @@
+"""Fake remote servers for tests: small ASGI apps shaped like other Fediverse software.
+
+They serve what the real software serves (as documented and as read from
+their source), sign with real keys, and record what they receive.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from federation.keys import generate_private_key_pem, public_key_pem
+
+AP = "application/activity+json"
+
+
+@dataclass
+class FakeActor:
+    host: str
+    username: str
+    key_style: str = "fragment"  # "fragment" (Mastodon) or "path" (GoToSocial)
+    private_pem: str = field(default_factory=generate_private_key_pem)
+
+    @property
+    def uri(self) -> str:
+        return f"https://{self.host}/users/{self.username}"
+
+    @property
+    def key_id(self) -> str:
+        return self.uri + ("#main-key" if self.key_style == "fragment" else "/main-key")
+
+    def public_key(self) -> dict[str, str]:
+        return {
+            "id": self.key_id,
+            "owner": self.uri,
+            "publicKeyPem": public_key_pem(self.private_pem),
+        }
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": self.uri,
+            "type": "Person",
+            "preferredUsername": self.username,
+            "inbox": self.uri + "/inbox",
+            "outbox": self.uri + "/outbox",
+            "followers": self.uri + "/followers",
+            "endpoints": {"sharedInbox": f"https://{self.host}/inbox"},
+            "publicKey": self.public_key(),
+        }
+
+
+class FakeServer:
+    """One remote host with some actors; serves their documents, records inbox POSTs."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+        self.actors: dict[str, FakeActor] = {}
+        self.objects: dict[str, dict[str, Any]] = {}
+        self.redirects: dict[str, str] = {}
+        self.received: list[dict[str, Any]] = []
+        self.inbox_status: list[int] = []  # statuses to answer, in order, before 202s
+        self.app = Starlette(
+            routes=[
+                Route("/{path:path}", self.get, methods=["GET"]),
+                Route("/{path:path}", self.post, methods=["POST"]),
+            ]
+        )
+
+    def add_actor(self, username: str, key_style: str = "fragment") -> FakeActor:
+        actor = FakeActor(self.host, username, key_style)
+        self.actors[username] = actor
+        return actor
+
+    async def get(self, request: Request) -> Response:
+        path = "/" + request.path_params["path"]
+        if path in self.redirects:
+            return Response(status_code=302, headers={"Location": self.redirects[path]})
+        url = f"https://{self.host}{path}"
+        if url in self.objects:
+            return Response(json.dumps(self.objects[url]), media_type=AP)
+        for actor in self.actors.values():
+            if path == f"/users/{actor.username}":
+                return Response(json.dumps(actor.document()), media_type=AP)
+            if actor.key_style == "path" and path == f"/users/{actor.username}/main-key":
+                # GoToSocial serves a stub: the actor's id and its key, nothing else.
+                stub = {
+                    "@context": [
+                        "https://www.w3.org/ns/activitystreams",
+                        "https://w3id.org/security/v1",
+                    ],
+                    "id": actor.uri,
+                    "type": "Person",
+                    "preferredUsername": actor.username,
+                    "publicKey": actor.public_key(),
+                }
+                return Response(json.dumps(stub), media_type=AP)
+        if path == "/.well-known/webfinger":
+            resource = request.query_params.get("resource", "")
+            name = resource.removeprefix("acct:").split("@")[0]
+            if name in self.actors:
+                doc = {
+                    "subject": f"acct:{name}@{self.host}",
+                    "links": [{"rel": "self", "type": AP, "href": self.actors[name].uri}],
+                }
+                return Response(json.dumps(doc), media_type="application/jrd+json")
+        return Response(status_code=404)
+
+    async def post(self, request: Request) -> Response:
+        body = await request.body()
+        if self.inbox_status:
+            return Response(status_code=self.inbox_status.pop(0))
+        self.received.append(json.loads(body))
+        return Response(status_code=202)
