@@ -15,3 +15,23 @@ async def ap_get(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
     assert r.headers["content-type"].startswith(AP_CONTENT_TYPE)
     doc: dict[str, Any] = r.json()
     return doc
+
+
+async def set_user(instance: Any, name: str, **settings: str) -> None:
+    """``slowpub user set`` for tests: keys with underscores for dashes."""
+    from slowpub.accounts import require_user
+    from slowpub.user_settings import apply_setting
+
+    async with instance.ctx.db.transaction() as session:
+        user = await require_user(session, name)
+        for key, value in settings.items():
+            apply_setting(user, key.replace("_", "-"), value)
+
+
+async def settle(*instances: Any) -> None:
+    """Run every instance's workers until none has work left."""
+    from slowpub.workers import drain
+
+    for _ in range(6):
+        for instance in instances:
+            await drain(instance.ctx)

@@ -95,19 +95,6 @@ async def graph_route(request: Request) -> Response:
     )
 
 
-async def outbox_route(request: Request) -> Response:
-    user = await _user(request)
-    if user is None:
-        return json_error(404, "no such account here")
-    outbox = urls.outbox(ctx_of(request).settings, user.username)
-    if request.query_params.get("page") is not None:
-        return activity_json(documents.collection_page(outbox, 1, [], False))
-    # No totalItems: a post count is a number we keep to ourselves.
-    doc = documents.hidden_collection(outbox)
-    doc["first"] = outbox + "?page=1"
-    return activity_json(doc)
-
-
 async def featured_route(request: Request) -> Response:
     user = await _user(request)
     if user is None:
@@ -142,6 +129,5 @@ routes = [
     Route("/@{username}", actor_route),
     Route("/users/{username}/followers", graph_route),
     Route("/users/{username}/following", graph_route),
-    Route("/users/{username}/outbox", outbox_route),
     Route("/users/{username}/collections/featured", featured_route),
 ]

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from federation.vocab import wants_ap
 from slowpub.context import Context
 from slowpub.instance_actor import ensure_instance_key
-from slowpub.web import actors, inbox, wellknown
+from slowpub.web import actors, inbox, statuses, wellknown
 from slowpub.web.responses import json_error, page
 from slowpub.workers import run_workers
 
@@ -50,7 +50,7 @@ def create_app(ctx: Context, *, workers: bool = False, owns_context: bool = Fals
                 await ctx.close()
 
     app = Starlette(
-        routes=[*wellknown.routes, *inbox.routes, *actors.routes],
+        routes=[*wellknown.routes, *inbox.routes, *statuses.routes, *actors.routes],
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )
