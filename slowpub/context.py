@@ -18,6 +18,7 @@ from slowpub import __version__
 from slowpub.clock import Clock
 from slowpub.config import Settings
 from slowpub.db import Database, create_database
+from slowpub.host_clients import ClientFactory, HostClients
 
 
 @dataclass
@@ -44,12 +45,24 @@ class Context:
     # so a forger cannot make us fetch in a loop.
     key_refetches: dict[str, datetime] = field(default_factory=dict)
     instance_key: tuple[str, str] | None = None
+    host_clients: HostClients | None = None
+    # Hosts with recorded delivery failures; a signed POST from one of them
+    # clears its record (refreshed from the database now and then).
+    troubled_hosts: set[str] = field(default_factory=set)
+    troubled_hosts_loaded: datetime | None = None
+
+    def delivery_client(self, host: str) -> httpx.AsyncClient:
+        if self.host_clients is None:
+            return self.http
+        return self.host_clients.get(host)
 
     @property
     def user_agent(self) -> str:
         return user_agent(self.settings)
 
     async def close(self) -> None:
+        if self.host_clients is not None:
+            await self.host_clients.aclose()
         await self.http.aclose()
         await self.db.dispose()
 
@@ -64,13 +77,22 @@ def build_context(
     clock: Clock | None = None,
     http: httpx.AsyncClient | None = None,
     db: Database | None = None,
+    client_factory: ClientFactory | None = None,
 ) -> Context:
+    """``client_factory(max_connections)`` builds the per-host delivery clients;
+    by default they are guarded clients like ``http``."""
+
+    def default_factory(max_connections: int) -> httpx.AsyncClient:
+        return make_http_client(
+            allow_private=settings.allow_private_networks,
+            user_agent=user_agent(settings),
+            max_connections=max_connections,
+        )
+
     return Context(
         settings=settings,
         db=db or create_database(settings.database_url),
         clock=clock or Clock(),
-        http=http
-        or make_http_client(
-            allow_private=settings.allow_private_networks, user_agent=user_agent(settings)
-        ),
+        http=http or default_factory(100),
+        host_clients=HostClients(client_factory or default_factory),
     )

@@ -3,8 +3,14 @@
 A delivery is written as a row in the same transaction as the change that
 caused it, so nothing is lost between deciding to send and sending.
 :func:`deliver_due` is what the workers run: it claims due rows, signs with
-the author's key, POSTs, and records the outcome or schedules a retry with
+the author's key, POSTs through a small per-host client (a few requests at a
+time per host), and records the outcome or schedules a retry with
 Mastodon-like backoff (about two and a half days in all).
+
+Outcomes are written in small batches (a transaction per POST would cost
+more than the POST): if the process dies, at most the requests whose
+outcome was not yet written are sent again, and receivers de-duplicate by
+activity id.
 """
 
 from __future__ import annotations
@@ -14,18 +20,19 @@ import json
 import logging
 import random
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.errors import FederationError
+from federation.errors import BlockedAddressError, FederationError
 from federation.fetch import signed_post
 from federation.vocab import host_of
-from slowpub import urls
+from slowpub import hosts, urls
 from slowpub.context import Context
 from slowpub.instance_actor import signing_identity
 from slowpub.models import Delivery, User
@@ -113,29 +120,115 @@ def retry_after(response: httpx.Response, now: datetime) -> timedelta | None:
 
 
 async def _signer(
-    ctx: Context, user_id: int | None, cache: dict[int | None, tuple[str, str]]
-) -> tuple[str, str]:
+    ctx: Context, user_id: int | None, cache: dict[int | None, tuple[str, str] | None]
+) -> tuple[str, str] | None:
+    """(keyId, private PEM) of the sender; None if the account is gone."""
     if user_id not in cache:
         if user_id is None:
             cache[None] = await signing_identity(ctx)
         else:
             async with ctx.db.sessions() as session:
                 user = await session.get(User, user_id)
-            if user is None:
-                raise LookupError(f"user {user_id} is gone")
-            cache[user_id] = (urls.key_id(user.actor.uri), user.private_key_pem)
+            cache[user_id] = (urls.key_id(user.actor.uri), user.private_key_pem) if user else None
     return cache[user_id]
 
 
-async def _send(ctx: Context, delivery: Delivery, signer: tuple[str, str]) -> None:
-    """POST one delivery and record what happened."""
+@dataclass
+class Outcome:
+    """What one attempt did; written to its row by :class:`OutcomeWriter`."""
+
+    delivery_id: int
+    host: str
+    attempts: int
+    status: int | None
+    error: str | None
+    state: str  # done, failed or pending (retry at next_attempt_at)
+    next_attempt_at: datetime | None = None
+    reachable: bool = False  # the host answered at all (any HTTP status)
+
+
+class OutcomeWriter:
+    """Collects outcomes and writes them in batches, with the hosts' health."""
+
+    FLUSH_EVERY = 64
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.pending: list[Outcome] = []
+
+    async def add(self, outcome: Outcome) -> None:
+        self.pending.append(outcome)
+        if len(self.pending) >= self.FLUSH_EVERY:
+            await self.flush()
+
+    async def flush(self) -> None:
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        now = self.ctx.clock.now()
+        rows = [
+            {
+                "b_id": o.delivery_id,
+                "state": o.state,
+                "attempts": o.attempts,
+                "last_status": o.status,
+                "last_error": o.error,
+                "next_attempt_at": o.next_attempt_at or now,
+                "finished_at": now if o.state != "pending" else None,
+                "locked_until": None,
+            }
+            for o in batch
+        ]
+        table = Delivery.__table__
+        statement = (
+            table.update()
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                state=bindparam("state"),
+                attempts=bindparam("attempts"),
+                last_status=bindparam("last_status"),
+                last_error=bindparam("last_error"),
+                next_attempt_at=bindparam("next_attempt_at"),
+                finished_at=bindparam("finished_at"),
+                locked_until=bindparam("locked_until"),
+            )
+        )
+        succeeded = {o.host for o in batch if o.state == "done"}
+        failed = {o.host for o in batch if o.state != "done" and not o.reachable}
+        async with self.ctx.db.transaction() as session:
+            # Core executemany: one prepared UPDATE for the whole batch.
+            connection = await session.connection()
+            await connection.execute(statement, rows)
+            troubled = await hosts.record(session, failed=failed, succeeded=succeeded, now=now)
+        self.ctx.troubled_hosts |= troubled
+        self.ctx.troubled_hosts -= succeeded
+
+
+def _decide(
+    delivery: Delivery,
+    now: datetime,
+    status: int | None,
+    error: str | None,
+    final: bool,
+    delay: timedelta | None,
+    host: str,
+) -> Outcome:
+    attempts = delivery.attempts + 1
+    if error is None:
+        return Outcome(delivery.id, host, attempts, status, None, "done", reachable=True)
+    reachable = status is not None and status < 500 and status not in (408, 429)
+    if final or attempts >= MAX_ATTEMPTS:
+        return Outcome(delivery.id, host, attempts, status, error, "failed", reachable=reachable)
+    retry_at = now + max(delay or timedelta(0), backoff(attempts))
+    return Outcome(delivery.id, host, attempts, status, error, "pending", retry_at, reachable)
+
+
+async def _send(ctx: Context, delivery: Delivery, signer: tuple[str, str], host: str) -> Outcome:
+    """POST one delivery; decide whether it is done, final or to be retried."""
     now = ctx.clock.now()
-    status: int | None = None
-    error: str | None = None
-    delay: timedelta | None = None
     try:
         response = await signed_post(
-            ctx.http,
+            ctx.delivery_client(host),
             delivery.inbox_url,
             delivery.body.encode(),
             key_id=signer[0],
@@ -143,82 +236,74 @@ async def _send(ctx: Context, delivery: Delivery, signer: tuple[str, str]) -> No
             allow_private=ctx.settings.allow_private_networks,
             now=now,
         )
-        status = response.status_code
-        if 200 <= status < 300:
-            final = True
-        else:
-            error = f"HTTP {status}"
-            final = 400 <= status < 500 and status not in RETRYABLE_4XX
-            if status in (429, 503):
-                delay = retry_after(response, now)
+    except BlockedAddressError as exc:
+        return _decide(delivery, now, None, f"refused: {exc}"[:500], True, None, host)
     except (httpx.HTTPError, FederationError) as exc:
-        error = f"{type(exc).__name__}: {exc}"[:500]
-        final = isinstance(exc, FederationError) and not _transient(exc)
-    attempts = delivery.attempts + 1
-    async with ctx.db.transaction() as session:
-        row = await session.get(Delivery, delivery.id)
-        if row is None:
-            return
-        row.attempts = attempts
-        row.last_status = status
-        row.last_error = error
-        row.locked_until = None
-        if error is None:
-            row.state = "done"
-            row.finished_at = now
-        elif final or attempts >= MAX_ATTEMPTS:
-            row.state = "failed"
-            row.finished_at = now
-        else:
-            row.next_attempt_at = now + max(delay or timedelta(0), backoff(attempts))
-    if error:
-        log.info("delivery %s to %s: %s", delivery.activity_type, delivery.inbox_url, error)
-
-
-async def _finish_orphan(ctx: Context, delivery: Delivery) -> None:
-    """The signing account is gone: nothing can ever send this."""
-    async with ctx.db.transaction() as session:
-        row = await session.get(Delivery, delivery.id)
-        if row is not None:
-            row.state = "failed"
-            row.last_error = "the sending account no longer exists"
-            row.finished_at = ctx.clock.now()
-            row.locked_until = None
-
-
-def _transient(exc: FederationError) -> bool:
-    # Fetch errors carrying an HTTP status are decided by status above; a
-    # blocked address or a malformed URL will never succeed.
-    return type(exc).__name__ not in {"BlockedAddressError"}
+        return _decide(delivery, now, None, f"{type(exc).__name__}: {exc}"[:500], False, None, host)
+    status = response.status_code
+    if 200 <= status < 300:
+        return _decide(delivery, now, status, None, True, None, host)
+    final = 400 <= status < 500 and status not in RETRYABLE_4XX
+    delay = retry_after(response, now) if status in (429, 503) else None
+    log.info("delivery %s to %s: HTTP %s", delivery.activity_type, delivery.inbox_url, status)
+    return _decide(delivery, now, status, f"HTTP {status}", final, delay, host)
 
 
 async def deliver_due(ctx: Context, limit: int = BATCH) -> int:
     """Deliver what is due now; returns how many rows were attempted."""
-    ids = await claim(ctx.db, Delivery, ctx.clock.now(), limit)
+    now = ctx.clock.now()
+    ids = await claim(ctx.db, Delivery, now, limit)
     if not ids:
         return 0
     async with ctx.db.sessions() as session:
         rows = list((await session.execute(select(Delivery).where(Delivery.id.in_(ids)))).scalars())
-    by_host: dict[str, list[Delivery]] = defaultdict(list)
-    for row in rows:
-        by_host[host_of(row.inbox_url)].append(row)
-    signers: dict[int | None, tuple[str, str]] = {}
+        by_host: dict[str, list[Delivery]] = defaultdict(list)
+        for row in sorted(rows, key=lambda r: r.id):
+            by_host[host_of(row.inbox_url)].append(row)
+        down = await hosts.unavailable_hosts(session, set(by_host))
+    writer = OutcomeWriter(ctx)
+    signers: dict[int | None, tuple[str, str] | None] = {}
 
-    async def host_worker(queue: list[Delivery]) -> None:
+    async def host_worker(host: str, queue: list[Delivery]) -> None:
         while queue:
             row = queue.pop(0)
-            try:
-                signer = await _signer(ctx, row.user_id, signers)
-            except LookupError:
-                await _finish_orphan(ctx, row)
-                continue
-            await _send(ctx, row, signer)
+            signer = await _signer(ctx, row.user_id, signers)
+            if signer is None:
+                await writer.add(
+                    Outcome(
+                        row.id,
+                        host,
+                        row.attempts,
+                        None,
+                        "the sending account no longer exists",
+                        "failed",
+                        reachable=True,
+                    )
+                )
+            elif host in down:
+                await writer.add(
+                    Outcome(
+                        row.id,
+                        host,
+                        row.attempts,
+                        None,
+                        f"{host} is unavailable (failing for days)",
+                        "failed",
+                        reachable=True,
+                    )
+                )
+            else:
+                await writer.add(await _send(ctx, row, signer, host))
 
-    # A few requests at a time per host: fast for big servers, gentle on small ones.
-    tasks = [
-        host_worker(queue)
-        for queue in by_host.values()
-        for _ in range(min(PER_HOST_CONCURRENCY, len(queue)))
-    ]
-    await asyncio.gather(*tasks)
+    # Per host, at most PER_HOST_CONCURRENCY requests at once, oldest first.
+    await asyncio.gather(
+        *(
+            host_worker(host, queue)
+            for host, queue in by_host.items()
+            for _ in range(min(PER_HOST_CONCURRENCY, len(queue)))
+        )
+    )
+    await writer.flush()
+    if ctx.host_clients is not None:
+        await ctx.host_clients.close_retired()
     return len(rows)

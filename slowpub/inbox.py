@@ -17,8 +17,9 @@ from sqlalchemy.exc import IntegrityError
 
 from federation.errors import KeyNotFoundError, SignatureError
 from federation.verify import verify_request
-from federation.vocab import id_of, same_origin
+from federation.vocab import host_of, id_of, same_origin
 from slowpub.context import Context
+from slowpub.hosts import heard_from
 from slowpub.models import InboundActivity
 from slowpub.remote_actors import make_key_resolver
 
@@ -140,4 +141,5 @@ async def receive(
     except IntegrityError:
         return False
     ctx.wakeups.inbound.set()
+    await heard_from(ctx, host_of(key.key_id))
     return True

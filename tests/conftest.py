@@ -117,7 +117,13 @@ class Network:
         settings = await self.settings_for(host)
         db = create_database(settings.database_url)
         await upgrade(db.engine)
-        ctx = build_context(settings, clock=self.clock, http=self.client(), db=db)
+        ctx = build_context(
+            settings,
+            clock=self.clock,
+            http=self.client(),
+            db=db,
+            client_factory=lambda _limit: self.client(),
+        )
         app = create_app(ctx)
         self.transport.add(host, app)
         instance = Instance(host=host, ctx=ctx, app=app)

@@ -65,7 +65,8 @@ class FakeServer:
         self.objects: dict[str, dict[str, Any]] = {}
         self.redirects: dict[str, str] = {}
         self.received: list[dict[str, Any]] = []
-        self.inbox_status: list[int] = []  # statuses to answer, in order, before 202s
+        # Answers to give, in order, before the 202s: a status or (status, headers).
+        self.inbox_status: list[int | tuple[int, dict[str, str]]] = []
         self.app = Starlette(
             routes=[
                 Route("/{path:path}", self.get, methods=["GET"]),
@@ -115,6 +116,8 @@ class FakeServer:
     async def post(self, request: Request) -> Response:
         body = await request.body()
         if self.inbox_status:
-            return Response(status_code=self.inbox_status.pop(0))
+            answer = self.inbox_status.pop(0)
+            status, headers = answer if isinstance(answer, tuple) else (answer, {})
+            return Response(status_code=status, headers=headers)
         self.received.append(json.loads(body))
         return Response(status_code=202)
