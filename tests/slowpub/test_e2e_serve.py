@@ -7,6 +7,7 @@ because SLOWPUB_ALLOW_PRIVATE_NETWORKS is on), signatures both ways.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -73,6 +74,18 @@ class Server:
             except httpx.HTTPError:
                 time.sleep(0.1)
         raise AssertionError(f"server did not start: {self.log.read_text()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a power cut or an OOM kill."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(10)
+
+    @property
+    def database_url(self) -> str:
+        return self.env.get("SLOWPUB_DATABASE_URL") or (
+            f"sqlite+aiosqlite:///{self.env['SLOWPUB_DATA_DIR']}/slowpub.db"
+        )
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -176,3 +189,54 @@ def test_base_url_follows_port_and_never_changes(tmp_path: Path) -> None:
     assert other.returncode == 1
     assert "SLOWPUB_BASE_URL=http://127.0.0.1:8000" in other.stderr
     assert len(other.stderr.strip().splitlines()) == 1
+
+
+async def _count(url: str, query) -> int:
+    from slowpub.db import create_database
+
+    db = create_database(url)
+    try:
+        async with db.sessions() as session:
+            return int((await session.execute(query)).scalar_one())
+    finally:
+        await db.dispose()
+
+
+async def _poll(url: str, query, want: int, seconds: float = 60) -> int:
+    """Re-count until the database shows ``want`` (another process is working)."""
+    got = -1
+    for _ in range(int(seconds / 0.3)):
+        got = await _count(url, query)
+        if got == want:
+            break
+        await asyncio.sleep(0.3)
+    return got
+
+
+async def test_killed_server_still_delivers_everything(servers) -> None:
+    from sqlalchemy import func, select
+
+    from slowpub.models import Delivery, InboundActivity
+
+    a, b = servers
+    for server, name in ((a, "alice"), (b, "bob")):
+        server.cli("init")
+        server.cli("user", "create", name)
+        server.start()
+    b.cli("follow", "bob", f"alice@127.0.0.1:{a.port}")
+    wait_for(
+        lambda: json.loads(b.cli("following", "bob", "--json").stdout)[0]["state"] == "accepted"
+    )
+    a.cli("user", "set", "alice", "cooling-off", "4s")
+    for n in range(8):
+        a.cli("post", "alice", f"post number {n}")
+    creates = select(func.count(func.distinct(InboundActivity.uri))).where(
+        InboundActivity.activity_type == "Create"
+    )
+    # Kill the sender around the first release time, mid-work.
+    await asyncio.sleep(2.5)
+    a.kill()
+    a.start()
+    assert await _poll(b.database_url, creates, 8) == 8
+    pending = select(func.count()).select_from(Delivery).where(Delivery.state != "done")
+    assert await _poll(a.database_url, pending, 0) == 0
