@@ -22,16 +22,18 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from slowpub import __version__, urls
+from slowpub import __version__, bundle_view, urls
 from slowpub.accounts import AccountError, check_password, create_user, list_users, require_user
+from slowpub.bundles import seal_now
 from slowpub.config import ConfigError, Settings, load_settings
 from slowpub.context import Context, build_context
 from slowpub.db import create_database
 from slowpub.deliveries import deliver_due
 from slowpub.follows import FollowError, decide_request, follow, list_follows, unfollow
 from slowpub.instance_actor import ensure_instance_key
+from slowpub.mail import bundle_title, render_html
 from slowpub.migrate import pending_revisions, upgrade
-from slowpub.models import Actor
+from slowpub.models import Actor, Bundle
 from slowpub.posting import (
     VISIBILITIES,
     Draft,
@@ -43,7 +45,7 @@ from slowpub.posting import (
     react,
     release_now,
 )
-from slowpub.queue_views import first_line, item_view, list_deliveries, list_queue
+from slowpub.queue_views import first_line, iso, item_view, list_deliveries, list_queue
 from slowpub.remote_actors import ActorError
 from slowpub.user_settings import SettingError, apply_setting, describe_user
 
@@ -303,6 +305,69 @@ async def cmd_deliveries(args: argparse.Namespace, ctx: Context) -> None:
     )
 
 
+async def _bundle_for(ctx: Context, name: str, bundle_id: int | None) -> tuple[Any, Any, Any]:
+    async with ctx.db.sessions() as session:
+        user = await require_user(session, name)
+        if bundle_id is None:
+            query = (
+                select(Bundle).where(Bundle.user_id == user.id).order_by(Bundle.sealed_at.desc())
+            )
+            bundle = (await session.execute(query.limit(1))).scalar_one_or_none()
+            if bundle is None:
+                raise CommandError(f"{name} has no bundles yet")
+        else:
+            bundle = await session.get(Bundle, bundle_id)
+            if bundle is None or bundle.user_id != user.id:
+                raise CommandError(f"{name} has no bundle {bundle_id}")
+        view = await bundle_view.load(session, user, bundle)
+    return user, bundle, view
+
+
+async def cmd_bundle_seal(args: argparse.Namespace, ctx: Context) -> None:
+    bundle = await seal_now(ctx, args.name)
+    if bundle is None:
+        _emit(args, {"sealed": None}, "nothing to seal: no bundle made")
+        return
+    _emit(args, {"sealed": bundle.id, "date": bundle.local_date}, f"sealed bundle {bundle.id}")
+
+
+async def cmd_bundle_list(args: argparse.Namespace, ctx: Context) -> None:
+    async with ctx.db.sessions() as session:
+        user = await require_user(session, args.name)
+        query = select(Bundle).where(Bundle.user_id == user.id).order_by(Bundle.sealed_at.desc())
+        bundles = list((await session.execute(query)).scalars())
+    data = [
+        {"id": b.id, "date": b.local_date, "sealed_at": iso(b.sealed_at), "mail": b.mail_state}
+        for b in bundles
+    ]
+    _emit(
+        args,
+        data,
+        "\n".join(f"{d['id']:>6} {d['date']} sealed {d['sealed_at']}" for d in data)
+        or "(no bundles yet)",
+    )
+
+
+async def cmd_bundle_show(args: argparse.Namespace, ctx: Context) -> None:
+    _, bundle, view = await _bundle_for(ctx, args.name, args.id)
+    title = bundle_title(bundle)
+    if args.format == "json" or args.json:
+        print(json.dumps(bundle_view.as_json(view), indent=2))
+    elif args.format == "html":
+        print(render_html(view, title, ctx.settings.base_url))
+    else:
+        print(bundle_view.as_text(view, title), end="")
+
+
+async def cmd_bundle_feed(args: argparse.Namespace, ctx: Context) -> None:
+    async with ctx.db.transaction() as session:
+        user = await require_user(session, args.name)
+        if user.feed_token is None or args.regenerate:
+            user.feed_token = secrets.token_urlsafe(24)
+        url = ctx.settings.url(f"/feeds/{user.feed_token}.atom")
+    _emit(args, {"feed": url}, url)
+
+
 # --- long-running commands -------------------------------------------------------
 
 
@@ -522,6 +587,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", type=int)
     p = qadd("release", cmd_queue_release, "send a cooling item now")
     p.add_argument("id", type=int)
+
+    bundle = sub.add_parser("bundle", help="the daily bundle")
+    bsub = bundle.add_subparsers(
+        dest="bundle_command", required=True, metavar="ACTION", parser_class=_Parser
+    )
+
+    def badd(name: str, func: Any, help_text: str) -> argparse.ArgumentParser:
+        p = bsub.add_parser(name, help=help_text)
+        p.set_defaults(func=func)
+        p.add_argument("--json", action="store_true")
+        p.add_argument("name")
+        return p
+
+    badd("seal", cmd_bundle_seal, "seal what has come in into a bundle now")
+    badd("list", cmd_bundle_list, "NAME's bundles, newest first")
+    p = badd("show", cmd_bundle_show, "one bundle (default: the newest)")
+    p.add_argument("id", nargs="?", type=int)
+    p.add_argument("--format", choices=["text", "html", "json"], default="text")
+    p = badd("feed", cmd_bundle_feed, "the secret Atom feed URL of NAME's bundles")
+    p.add_argument("--regenerate", action="store_true", help="make a new URL; the old one stops")
 
     p = add("serve", cmd_serve, "run the web app and the workers", json_flag=False)
     p.add_argument("--host", default="127.0.0.1")

@@ -33,6 +33,9 @@ class Settings:
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
         default_factory=tuple
     )
+    smtp_url: str | None = None
+    mail_from: str | None = None
+    allow_password_grant: bool = True
 
     @property
     def host(self) -> str:
@@ -132,4 +135,23 @@ def load_settings(env: Mapping[str, str] | None = None, *, create_secret: bool =
         secret_key=_secret_key(data_dir, env.get("SLOWPUB_SECRET_KEY"), create_secret),
         allow_private_networks=_truthy(env.get("SLOWPUB_ALLOW_PRIVATE_NETWORKS")),
         trusted_proxies=_parse_proxies(env.get("SLOWPUB_TRUSTED_PROXIES", "")),
+        smtp_url=_smtp_url(env.get("SLOWPUB_SMTP_URL")),
+        mail_from=env.get("SLOWPUB_MAIL_FROM") or None,
+        allow_password_grant=not _falsy(env.get("SLOWPUB_PASSWORD_GRANT")),
     )
+
+
+def _falsy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"0", "false", "no", "off"}
+
+
+def _smtp_url(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+        raise ConfigError(
+            "SLOWPUB_SMTP_URL must look like smtp://user:pass@host:587 (STARTTLS) "
+            "or smtps://user:pass@host:465"
+        )
+    return raw

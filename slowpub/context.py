@@ -32,6 +32,7 @@ class Wakeups:
     inbound: asyncio.Event = field(default_factory=asyncio.Event)
     deliveries: asyncio.Event = field(default_factory=asyncio.Event)
     release: asyncio.Event = field(default_factory=asyncio.Event)
+    mail: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass

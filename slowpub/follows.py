@@ -49,36 +49,44 @@ async def follow(ctx: Context, username: str, account: str) -> Follow:
     async with ctx.db.sessions() as session:
         await require_user(session, username)  # before any network lookup
     target = await resolve_account(ctx, account)
-    now = ctx.clock.now()
     async with ctx.db.transaction() as session:
         user = await require_user(session, username)
-        if target.id == user.actor_id:
-            raise FollowError("an account cannot follow itself")
-        existing = await _pair(session, user.actor_id, target.id)
-        if existing is not None and existing.state == "accepted":
-            return existing
-        follow_id = activities.new_id(user.actor.uri, "follows")
-        if existing is None:
-            existing = Follow(
-                follower_id=user.actor_id,
-                followed_id=target.id,
-                uri=follow_id,
-                state="pending",
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(existing)
-        else:
-            # Asking again (say the first Follow was lost) sends a new Follow.
-            existing.uri = follow_id
-            existing.updated_at = now
-        await session.flush()
-        if target.local:
-            await _local_follow(ctx, session, existing, target)
-        else:
-            activity = activities.follow(user.actor.uri, target.uri, follow_id)
-            add_delivery(session, user=user, activity=activity, inbox=target.inbox, now=now)
+        row = await follow_in_session(ctx, session, user, target)
     ctx.wakeups.deliveries.set()
+    return row
+
+
+async def follow_in_session(
+    ctx: Context, session: AsyncSession, user: User, target: Actor
+) -> Follow:
+    """The follow itself, inside the caller's transaction (also used for Move)."""
+    now = ctx.clock.now()
+    if target.id == user.actor_id:
+        raise FollowError("an account cannot follow itself")
+    existing = await _pair(session, user.actor_id, target.id)
+    if existing is not None and existing.state == "accepted":
+        return existing
+    follow_id = activities.new_id(user.actor.uri, "follows")
+    if existing is None:
+        existing = Follow(
+            follower_id=user.actor_id,
+            followed_id=target.id,
+            uri=follow_id,
+            state="pending",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(existing)
+    else:
+        # Asking again (say the first Follow was lost) sends a new Follow.
+        existing.uri = follow_id
+        existing.updated_at = now
+    await session.flush()
+    if target.local:
+        await _local_follow(ctx, session, existing, target)
+    else:
+        activity = activities.follow(user.actor.uri, target.uri, follow_id)
+        add_delivery(session, user=user, activity=activity, inbox=target.inbox, now=now)
     return existing
 
 

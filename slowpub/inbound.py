@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -17,9 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.vocab import id_of
-from slowpub import urls
+from slowpub import intake, moves, urls
 from slowpub.context import Context
 from slowpub.follows import receive_follow, remove_follow_by_uri, remove_pair
+from slowpub.items import file_items, item
 from slowpub.models import Actor, Follow, InboundActivity, User
 from slowpub.queue import claim
 from slowpub.remote_actors import ActorError, cached_actor, fetch_actor, parse_actor
@@ -28,11 +30,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 
 
-class _Skip(Exception):
-    """Nothing to do for this activity (say, a delete of an actor we never knew)."""
-
-
-Handler = Callable[[Context, AsyncSession, Actor, dict[str, Any]], Awaitable[str]]
+Apply = Callable[[Context, AsyncSession, Actor, dict[str, Any], Any], Awaitable[str]]
+Prepare = Callable[[Context, Actor, dict[str, Any]], Awaitable[Any]]
 
 
 async def _local_user(ctx: Context, session: AsyncSession, uri: str | None) -> User | None:
@@ -43,12 +42,25 @@ async def _local_user(ctx: Context, session: AsyncSession, uri: str | None) -> U
 
 
 async def on_follow(
-    ctx: Context, session: AsyncSession, actor: Actor, activity: dict[str, Any]
+    ctx: Context, session: AsyncSession, actor: Actor, activity: dict[str, Any], prepared: Any
 ) -> str:
     user = await _local_user(ctx, session, id_of(activity["object"]))
     if user is None:
         return "ignored"
     row = await receive_follow(ctx, session, user, actor, activity)
+    kind = "follow" if row.state == "accepted" else "follow_request"
+    await file_items(
+        session,
+        [
+            item(
+                user_id=user.id,
+                kind=kind,
+                actor_id=actor.id,
+                activity_uri=activity["id"],
+                now=ctx.clock.now(),
+            )
+        ],
+    )
     return row.state
 
 
@@ -74,7 +86,7 @@ async def _follow_from(session: AsyncSession, obj: Any) -> Follow | None:
 
 
 async def on_accept(
-    ctx: Context, session: AsyncSession, actor: Actor, activity: dict[str, Any]
+    ctx: Context, session: AsyncSession, actor: Actor, activity: dict[str, Any], prepared: Any
 ) -> str:
     row = await _follow_from(session, activity["object"])
     # Only the followed account may accept, and only our own follows.
@@ -86,7 +98,7 @@ async def on_accept(
 
 
 async def on_reject(
-    ctx: Context, session: AsyncSession, actor: Actor, activity: dict[str, Any]
+    ctx: Context, session: AsyncSession, actor: Actor, activity: dict[str, Any], prepared: Any
 ) -> str:
     row = await _follow_from(session, activity["object"])
     if row is None or row.followed_id != actor.id:
@@ -96,7 +108,7 @@ async def on_reject(
 
 
 async def on_undo(
-    ctx: Context, session: AsyncSession, actor: Actor, activity: dict[str, Any]
+    ctx: Context, session: AsyncSession, actor: Actor, activity: dict[str, Any], prepared: Any
 ) -> str:
     obj = activity["object"]
     inner_type = obj.get("type") if isinstance(obj, dict) else None
@@ -107,15 +119,22 @@ async def on_undo(
             await remove_follow_by_uri(session, row.uri)
             return "follow revoked"
         return "ignored"
+    if inner_type in ("Like", "Announce", "EmojiReact") or (
+        inner_type is None and not await _follow_from(session, obj)
+    ):
+        inner_id = id_of(obj)
+        removed = await intake.undo_items(session, actor, inner_id) if inner_id else 0
+        return "withdrawn" if removed else "ignored"
     row = await _follow_from(session, obj)
     if row is not None and row.follower_id == actor.id and inner_type in (None, "Follow"):
+        await intake.undo_items(session, actor, row.uri)
         await remove_follow_by_uri(session, row.uri)
         return "unfollowed"
     return "ignored"
 
 
 async def on_block(
-    ctx: Context, session: AsyncSession, actor: Actor, activity: dict[str, Any]
+    ctx: Context, session: AsyncSession, actor: Actor, activity: dict[str, Any], prepared: Any
 ) -> str:
     user = await _local_user(ctx, session, id_of(activity["object"]))
     if user is None:
@@ -127,17 +146,19 @@ async def on_block(
 
 
 async def on_delete(
-    ctx: Context, session: AsyncSession, actor: Actor, activity: dict[str, Any]
+    ctx: Context, session: AsyncSession, actor: Actor, activity: dict[str, Any], prepared: Any
 ) -> str:
     if id_of(activity["object"]) != actor.uri:
-        return "ignored"  # object deletes come with the bundle issue
-    await session.delete(actor)  # follows go with it (ON DELETE CASCADE)
+        return await intake.apply_delete(ctx, session, actor, activity)
+    await session.delete(actor)  # follows, posts and items go with it (ON DELETE CASCADE)
     return "actor deleted"
 
 
 async def on_update(
-    ctx: Context, session: AsyncSession, actor: Actor, activity: dict[str, Any]
+    ctx: Context, session: AsyncSession, actor: Actor, activity: dict[str, Any], prepared: Any
 ) -> str:
+    if prepared is not None:
+        return await intake.apply_update(ctx, session, actor, activity, prepared)
     obj = activity["object"]
     if not isinstance(obj, dict) or obj.get("id") != actor.uri:
         return "ignored"
@@ -151,14 +172,33 @@ async def on_update(
     return "actor updated"
 
 
+async def _apply_like(
+    ctx: Context, session: AsyncSession, actor: Actor, activity: dict[str, Any], prepared: Any
+) -> str:
+    return await intake.apply_like(ctx, session, actor, activity)
+
+
+@dataclass(frozen=True)
+class Handler:
+    """``prepare`` does network work before the transaction; ``apply`` runs inside it."""
+
+    apply: Apply
+    prepare: Prepare | None = None
+
+
 HANDLERS: dict[str, Handler] = {
-    "Follow": on_follow,
-    "Accept": on_accept,
-    "Reject": on_reject,
-    "Undo": on_undo,
-    "Block": on_block,
-    "Delete": on_delete,
-    "Update": on_update,
+    "Follow": Handler(on_follow),
+    "Accept": Handler(on_accept),
+    "Reject": Handler(on_reject),
+    "Undo": Handler(on_undo),
+    "Block": Handler(on_block),
+    "Delete": Handler(on_delete),
+    "Update": Handler(on_update, intake.prepare_update),
+    "Create": Handler(intake.apply_create, intake.prepare_create),
+    "Announce": Handler(intake.apply_announce, intake.prepare_announce),
+    "Like": Handler(_apply_like),
+    "EmojiReact": Handler(_apply_like),
+    "Move": Handler(moves.apply_move, moves.prepare_move),
 }
 
 
@@ -168,22 +208,24 @@ async def _process(ctx: Context, row: InboundActivity) -> None:
     now = ctx.clock.now()
     outcome = "ignored"
     error: str | None = None
+    note: str | None = None
     if handler is not None:
         try:
             if row.activity_type == "Delete" and id_of(activity["object"]) == row.actor_uri:
                 # The account is gone: its document cannot be fetched any more.
-                actor = await cached_actor(ctx, row.actor_uri)  # type: ignore[assignment]
+                actor = await cached_actor(ctx, row.actor_uri)
             else:
                 actor = await fetch_actor(ctx, row.actor_uri)
             if actor is None:
-                raise _Skip
+                raise intake.Skip("an unknown account deleted itself")
+            prepared = await handler.prepare(ctx, actor, activity) if handler.prepare else None
             async with ctx.db.transaction() as session:
                 local_actor = await session.get(Actor, actor.id)
                 if local_actor is None:
                     raise ActorError(f"actor {row.actor_uri} vanished")
-                outcome = await handler(ctx, session, local_actor, activity)
-        except _Skip:
-            outcome = "ignored"
+                outcome = await handler.apply(ctx, session, local_actor, activity, prepared)
+        except intake.Skip as exc:
+            outcome, note = "ignored", str(exc)[:500]
         except Exception as exc:  # a bad activity must not stop the worker
             log.exception("processing %s %s failed", row.activity_type, row.uri)
             error = f"{type(exc).__name__}: {exc}"[:500]
@@ -196,7 +238,7 @@ async def _process(ctx: Context, row: InboundActivity) -> None:
         if error is None:
             stored.state = "ignored" if outcome == "ignored" else "done"
             stored.processed_at = now
-            stored.error = None
+            stored.error = note
         elif stored.attempts >= MAX_ATTEMPTS:
             stored.state = "failed"
             stored.error = error
@@ -204,7 +246,7 @@ async def _process(ctx: Context, row: InboundActivity) -> None:
         else:
             stored.error = error
             stored.next_attempt_at = now + timedelta(seconds=15 * 4**stored.attempts)
-    if outcome not in ("ignored",) and error is None:
+    if outcome != "ignored" and error is None:
         ctx.wakeups.deliveries.set()
 
 

@@ -118,6 +118,12 @@ class User(Base):
     daily_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     restart_on_edit: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    # The daily bundle (see slowpub.bundles).
+    bundle_time: Mapped[str] = mapped_column(String(5), default="07:00", server_default="07:00")
+    next_seal_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    feed_token: Mapped[str | None] = mapped_column(
+        String(64), unique=True, index=True, nullable=True
+    )
 
     actor: Mapped[Actor] = relationship(lazy="joined")
 
@@ -266,3 +272,92 @@ class Host(Base):
     failure_days: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_day: Mapped[str | None] = mapped_column(String(10), nullable=True)
     unavailable_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class RemotePost(Base):
+    """A remote post some local user has reason to read, sanitised on arrival.
+
+    Bundles point at these rows, so a remote edit shows in every bundle that
+    holds the post, and a remote delete (which removes the row) takes it out
+    of all of them.
+    """
+
+    __tablename__ = "remote_posts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    uri: Mapped[str] = mapped_column(String(2048), unique=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    object_type: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    summary: Mapped[str | None] = mapped_column(Text, nullable=True)
+    content_html: Mapped[str] = mapped_column(Text)
+    in_reply_to: Mapped[str | None] = mapped_column(String(2048), nullable=True, index=True)
+    thread: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    visibility: Mapped[str] = mapped_column(String(16))
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    # JSON: attachments, poll, event details, quote, as shown in a bundle.
+    extra_json: Mapped[str] = mapped_column(Text, default="{}")
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    author: Mapped[Actor] = relationship(lazy="joined")
+
+
+class RemoteTombstone(Base):
+    """A remote object deleted before (or after) it reached us: never shown again."""
+
+    __tablename__ = "remote_tombstones"
+    uri: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Bundle(Base):
+    """One sealed day of inbound items for one user."""
+
+    __tablename__ = "bundles"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    sealed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    local_date: Mapped[str] = mapped_column(String(10))
+    # E-mail: none (not configured), pending, sent, failed.
+    mail_state: Mapped[str] = mapped_column(String(16), default="none")
+    mail_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    mail_next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    mail_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (
+        Index("ix_bundles_user_sealed", "user_id", "sealed_at"),
+        Index("ix_bundles_mail", "mail_state", "mail_next_attempt_at"),
+    )
+
+
+class InboundItem(Base):
+    """Something that came in for one user, waiting for (or sealed into) a bundle.
+
+    ``kind``: ``post`` (from someone followed), ``reply`` (to your post),
+    ``mention``, ``boost`` (someone followed shared a post), ``follow``,
+    ``follow_request``, ``like`` and ``share`` (of your post), ``move``.
+    """
+
+    __tablename__ = "inbound_items"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    remote_post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("remote_posts.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    local_post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), nullable=True
+    )
+    activity_uri: Mapped[str] = mapped_column(String(2048), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    bundle_id: Mapped[int | None] = mapped_column(
+        ForeignKey("bundles.id", ondelete="CASCADE"), nullable=True
+    )
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "kind", "activity_uri", name="uq_items_user_kind_activity"),
+        Index("ix_items_user_bundle", "user_id", "bundle_id"),
+    )

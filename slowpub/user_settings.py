@@ -114,6 +114,15 @@ def _set_daily_limit(user: User, value: str) -> None:
 
 def _set_timezone(user: User, value: str) -> None:
     user.timezone = str(_policy(parse_timezone)(value))
+    user.next_seal_at = None  # rescheduled in the new timezone by the next worker pass
+
+
+def _set_bundle_time(user: User, value: str) -> None:
+    from slowpub.bundles import parse_bundle_time
+
+    at = _policy(parse_bundle_time)(value)
+    user.bundle_time = f"{at:%H:%M}"  # type: ignore[str-format]
+    user.next_seal_at = None
 
 
 def _set_restart(user: User, value: str) -> None:
@@ -132,6 +141,7 @@ SETTERS: dict[str, Callable[[User, str], None]] = {
     "daily-limit": _set_daily_limit,
     "timezone": _set_timezone,
     "restart-on-edit": _set_restart,
+    "bundle-time": _set_bundle_time,
 }
 
 
@@ -157,4 +167,5 @@ def describe_user(user: User) -> dict[str, Any]:
         "daily-limit": user.daily_limit if user.daily_limit is not None else "off",
         "timezone": user.timezone,
         "restart-on-edit": "on" if user.restart_on_edit else "off",
+        "bundle-time": user.bundle_time,
     }

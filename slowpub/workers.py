@@ -13,9 +13,11 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from slowpub.bundles import seal_due
 from slowpub.context import Context
 from slowpub.deliveries import deliver_due
 from slowpub.inbound import process_due
+from slowpub.mail import send_due
 from slowpub.release import release_due
 
 log = logging.getLogger(__name__)
@@ -24,7 +26,8 @@ POLL_SECONDS = 1.0
 
 async def run_once(ctx: Context) -> int:
     """One pass over every queue; returns how many rows were handled."""
-    return await process_due(ctx) + await release_due(ctx) + await deliver_due(ctx)
+    done = await process_due(ctx) + await release_due(ctx) + await deliver_due(ctx)
+    return done + await seal_due(ctx) + await send_due(ctx)
 
 
 async def drain(ctx: Context, rounds: int = 20) -> None:
@@ -56,4 +59,6 @@ async def run_workers(ctx: Context) -> None:
         _loop("inbound", process_due, ctx.wakeups.inbound, ctx),
         _loop("release", release_due, ctx.wakeups.release, ctx),
         _loop("delivery", deliver_due, ctx.wakeups.deliveries, ctx),
+        _loop("bundles", seal_due, asyncio.Event(), ctx),
+        _loop("mail", send_due, ctx.wakeups.mail, ctx),
     )

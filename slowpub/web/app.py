@@ -8,13 +8,15 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
 from federation.vocab import wants_ap
 from slowpub.context import Context
 from slowpub.instance_actor import ensure_instance_key
-from slowpub.web import actors, inbox, statuses, wellknown
+from slowpub.web import actors, inbox, reading, sessions, statuses, wellknown
 from slowpub.web.responses import json_error, page
 from slowpub.workers import run_workers
 
@@ -50,7 +52,24 @@ def create_app(ctx: Context, *, workers: bool = False, owns_context: bool = Fals
                 await ctx.close()
 
     app = Starlette(
-        routes=[*wellknown.routes, *inbox.routes, *statuses.routes, *actors.routes],
+        routes=[
+            *wellknown.routes,
+            *inbox.routes,
+            *statuses.routes,
+            *sessions.routes,
+            *reading.routes,
+            *actors.routes,
+        ],
+        middleware=[
+            Middleware(
+                SessionMiddleware,
+                secret_key=ctx.settings.secret_key or "unset",
+                session_cookie="slowpub_session",
+                same_site="lax",
+                https_only=ctx.settings.scheme == "https",
+                max_age=30 * 24 * 3600,
+            )
+        ],
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )
