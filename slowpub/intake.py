@@ -128,7 +128,7 @@ def _columns(obj: RemoteObject, author: Actor) -> dict[str, Any]:
         "content_html": sanitize_html(obj.content),
         "in_reply_to": obj.in_reply_to,
         "thread": obj.context,
-        "visibility": visibility(list(obj.to), list(obj.cc), None),
+        "visibility": visibility(list(obj.to), list(obj.cc), author.followers_url),
         "sensitive": obj.sensitive,
         "extra_json": json.dumps(_extra(obj)),
         "published_at": obj.published,
@@ -182,7 +182,7 @@ async def _interested(
     )
     followed_sources = [fetched.author.id] + [a.id for a in addressed_actors if not a.local]
     if obj.to or obj.cc or obj.audience:
-        vis = visibility(list(obj.to), list(obj.cc), None)
+        vis = visibility(list(obj.to), list(obj.cc), fetched.author.followers_url)
     else:
         vis = "public"
     if vis != "direct":
@@ -329,7 +329,8 @@ async def apply_announce(
         return "filed"
     assert boost.fetched is not None
     obj = boost.fetched.obj
-    if visibility(list(obj.to), list(obj.cc), None) not in ("public", "unlisted"):
+    followers = boost.fetched.author.followers_url
+    if visibility(list(obj.to), list(obj.cc), followers) not in ("public", "unlisted"):
         return "ignored"  # only public posts can be boosted
     stored = await store_post(session, boost.fetched, now)
     if stored is None:

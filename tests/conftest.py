@@ -113,8 +113,8 @@ class Network:
             allow_private_networks=False,
         )
 
-    async def add(self, host: str) -> Instance:
-        settings = await self.settings_for(host)
+    async def add(self, host: str, **overrides: object) -> Instance:
+        settings = (await self.settings_for(host)).with_overrides(**overrides)
         db = create_database(settings.database_url)
         await upgrade(db.engine)
         ctx = build_context(
