@@ -14,10 +14,12 @@ from datetime import datetime
 import httpx
 
 from federation.netguard import make_http_client
+from federation.verify import PublicKey
 from slowpub import __version__
 from slowpub.clock import Clock
 from slowpub.config import Settings
 from slowpub.db import Database, create_database
+from slowpub.group_commit import InboxWriter
 from slowpub.host_clients import ClientFactory, HostClients
 
 
@@ -46,11 +48,17 @@ class Context:
     # so a forger cannot make us fetch in a loop.
     key_refetches: dict[str, datetime] = field(default_factory=dict)
     instance_key: tuple[str, str] | None = None
+    inbox_writer: InboxWriter = field(init=False)
+    # Verified remote keys by keyId, so a busy inbox does not query per request.
+    key_cache: dict[str, tuple[datetime, PublicKey]] = field(default_factory=dict)
     host_clients: HostClients | None = None
     # Hosts with recorded delivery failures; a signed POST from one of them
     # clears its record (refreshed from the database now and then).
     troubled_hosts: set[str] = field(default_factory=set)
     troubled_hosts_loaded: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.inbox_writer = InboxWriter(self.db)
 
     def delivery_client(self, host: str) -> httpx.AsyncClient:
         if self.host_clients is None:
@@ -62,6 +70,7 @@ class Context:
         return user_agent(self.settings)
 
     async def close(self) -> None:
+        await self.inbox_writer.close()
         if self.host_clients is not None:
             await self.host_clients.aclose()
         await self.http.aclose()

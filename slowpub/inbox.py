@@ -13,14 +13,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from federation.errors import KeyNotFoundError, SignatureError
 from federation.verify import verify_request
 from federation.vocab import host_of, id_of, same_origin
 from slowpub.context import Context
 from slowpub.hosts import heard_from
-from slowpub.models import InboundActivity
 from slowpub.remote_actors import make_key_resolver
 
 MAX_BODY = 1024 * 1024
@@ -124,21 +121,19 @@ async def receive(
         raise InboxError(401, "the signing key does not belong to the activity's actor")
     check_origins(activity)
     now = ctx.clock.now()
-    try:
-        async with ctx.db.transaction() as session:
-            session.add(
-                InboundActivity(
-                    uri=activity["id"],
-                    actor_uri=actor,
-                    activity_type=activity["type"][:64],
-                    body=json.dumps(activity),
-                    received_at=now,
-                    state="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                )
-            )
-    except IntegrityError:
+    stored = await ctx.inbox_writer.store(
+        {
+            "uri": activity["id"],
+            "actor_uri": actor,
+            "activity_type": activity["type"][:64],
+            "body": json.dumps(activity),
+            "received_at": now,
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+        }
+    )
+    if not stored:
         return False
     ctx.wakeups.inbound.set()
     await heard_from(ctx, host_of(key.key_id))

@@ -27,6 +27,10 @@ from slowpub.models import Actor
 ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
 CACHE_TTL = timedelta(days=1)
 KEY_REFETCH_COOLDOWN = timedelta(minutes=1)
+# Keys are re-read from the database after this long (another process may
+# have refetched a rotated key meanwhile).
+KEY_CACHE_TTL = timedelta(minutes=5)
+KEY_CACHE_SIZE = 20_000
 
 
 class ActorError(ValueError):
@@ -220,6 +224,16 @@ async def _fetch_key(ctx: Context, key_id: str) -> PublicKey:
     return _key_from_actor(actor, key_id)
 
 
+async def _stored_key(ctx: Context, key_id: str) -> PublicKey:
+    """A remote key from the actors we know, else fetched."""
+    async with ctx.db.sessions() as session:
+        query = select(Actor).where(Actor.key_id == key_id, Actor.local.is_(False))
+        actor = (await session.execute(query)).scalars().first()
+    if actor is not None and actor.public_key_pem:
+        return _key_from_actor(actor, key_id)
+    return await _fetch_key(ctx, key_id)
+
+
 def make_key_resolver(ctx: Context) -> KeyResolver:
     async def resolve(key_id: str, refresh: bool) -> PublicKey:
         if is_local_uri(ctx, key_id):
@@ -229,19 +243,24 @@ def make_key_resolver(ctx: Context) -> KeyResolver:
             if actor is None:
                 raise KeyNotFoundError(f"no local key {key_id}")
             return _key_from_actor(actor, key_id)
-        if not refresh:
-            async with ctx.db.sessions() as session:
-                query = select(Actor).where(Actor.key_id == key_id, Actor.local.is_(False))
-                actor = (await session.execute(query)).scalars().first()
-            if actor is not None and actor.public_key_pem:
-                return _key_from_actor(actor, key_id)
-            return await _fetch_key(ctx, key_id)
-        host = host_of(key_id)
         now = ctx.clock.now()
+        if not refresh:
+            cached = ctx.key_cache.get(key_id)
+            if cached is not None and now - cached[0] < KEY_CACHE_TTL:
+                return cached[1]
+            key = await _stored_key(ctx, key_id)
+            if len(ctx.key_cache) > KEY_CACHE_SIZE:
+                ctx.key_cache.clear()  # crude, but bounded; refilled from the database
+            ctx.key_cache[key_id] = (now, key)
+            return key
+        host = host_of(key_id)
         last = ctx.key_refetches.get(host)
         if last is not None and now - last < KEY_REFETCH_COOLDOWN:
             raise KeyNotFoundError(f"key {key_id} was refetched moments ago; not again yet")
         ctx.key_refetches[host] = now
-        return await _fetch_key(ctx, key_id)
+        ctx.key_cache.pop(key_id, None)
+        key = await _fetch_key(ctx, key_id)
+        ctx.key_cache[key_id] = (now, key)
+        return key
 
     return resolve
