@@ -33,9 +33,24 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session whose work is committed on success and rolled back on error."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        """A session whose work is committed on success and rolled back on error.
+
+        On SQLite it takes the write lock up front (BEGIN IMMEDIATE): a
+        deferred transaction that reads and then writes fails at once with
+        "database is locked" if another connection wrote in between, while
+        IMMEDIATE waits its turn (busy_timeout). Plain ``sessions()`` are
+        read-only and never take it.
+        """
+        async with self.sessions() as session:
+            if self.is_sqlite:
+                # Begins the transaction on a connection marked for _sqlite_begin.
+                await session.connection(execution_options={"sqlite_immediate": True})
+            try:
+                yield session
+            except BaseException:
+                await session.rollback()
+                raise
+            await session.commit()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -55,10 +70,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    # IMMEDIATE takes the write lock up front. A deferred transaction that
-    # reads, then writes, fails at once with SQLITE_BUSY if another
-    # connection wrote in between; IMMEDIATE waits (busy_timeout) instead.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # See Database.transaction: writers BEGIN IMMEDIATE, readers plain BEGIN.
+    immediate = connection.get_execution_options().get("sqlite_immediate", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def create_database(url: str, *, echo: bool = False) -> Database:

@@ -119,18 +119,22 @@ def retry_after(response: httpx.Response, now: datetime) -> timedelta | None:
     return max(timedelta(0), min(when - now, timedelta(days=1)))
 
 
-async def _signer(
-    ctx: Context, user_id: int | None, cache: dict[int | None, tuple[str, str] | None]
-) -> tuple[str, str] | None:
-    """(keyId, private PEM) of the sender; None if the account is gone."""
-    if user_id not in cache:
-        if user_id is None:
-            cache[None] = await signing_identity(ctx)
-        else:
-            async with ctx.db.sessions() as session:
-                user = await session.get(User, user_id)
-            cache[user_id] = (urls.key_id(user.actor.uri), user.private_key_pem) if user else None
-    return cache[user_id]
+async def _signers(
+    ctx: Context, user_ids: set[int | None]
+) -> dict[int | None, tuple[str, str] | None]:
+    """(keyId, private PEM) of each sender in a batch, looked up once; None if gone."""
+    signers: dict[int | None, tuple[str, str] | None] = {}
+    if None in user_ids:
+        signers[None] = await signing_identity(ctx)
+    ids = sorted(u for u in user_ids if u is not None)
+    if ids:
+        async with ctx.db.sessions() as session:
+            users = (await session.execute(select(User).where(User.id.in_(ids)))).scalars()
+            for user in users:
+                signers[user.id] = (urls.key_id(user.actor.uri), user.private_key_pem)
+    for user_id in ids:
+        signers.setdefault(user_id, None)
+    return signers
 
 
 @dataclass
@@ -262,12 +266,12 @@ async def deliver_due(ctx: Context, limit: int = BATCH) -> int:
             by_host[host_of(row.inbox_url)].append(row)
         down = await hosts.unavailable_hosts(session, set(by_host))
     writer = OutcomeWriter(ctx)
-    signers: dict[int | None, tuple[str, str] | None] = {}
+    signers = await _signers(ctx, {row.user_id for row in rows})
 
     async def host_worker(host: str, queue: list[Delivery]) -> None:
         while queue:
             row = queue.pop(0)
-            signer = await _signer(ctx, row.user_id, signers)
+            signer = signers[row.user_id]
             if signer is None:
                 await writer.add(
                     Outcome(

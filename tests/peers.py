@@ -26,10 +26,15 @@ class FakeActor:
     username: str
     key_style: str = "fragment"  # "fragment" (Mastodon) or "path" (GoToSocial)
     private_pem: str = field(default_factory=generate_private_key_pem)
+    at: str | None = None  # an actor id of another shape (Lemmy /u/x, Misskey /users/9abc)
 
     @property
     def uri(self) -> str:
-        return f"https://{self.host}/users/{self.username}"
+        return self.at or f"https://{self.host}/users/{self.username}"
+
+    @property
+    def path(self) -> str:
+        return "/" + self.uri.split("/", 3)[3]
 
     @property
     def key_id(self) -> str:
@@ -74,8 +79,10 @@ class FakeServer:
             ]
         )
 
-    def add_actor(self, username: str, key_style: str = "fragment") -> FakeActor:
-        actor = FakeActor(self.host, username, key_style)
+    def add_actor(
+        self, username: str, key_style: str = "fragment", at: str | None = None
+    ) -> FakeActor:
+        actor = FakeActor(self.host, username, key_style, at=at)
         self.actors[username] = actor
         return actor
 
@@ -87,9 +94,9 @@ class FakeServer:
         if url in self.objects:
             return Response(json.dumps(self.objects[url]), media_type=AP)
         for actor in self.actors.values():
-            if path == f"/users/{actor.username}":
+            if path == actor.path:
                 return Response(json.dumps(actor.document()), media_type=AP)
-            if actor.key_style == "path" and path == f"/users/{actor.username}/main-key":
+            if actor.key_style == "path" and path == f"{actor.path}/main-key":
                 # GoToSocial serves a stub: the actor's id and its key, nothing else.
                 stub = {
                     "@context": [
