@@ -32,6 +32,7 @@ from federation.objects import (
 )
 from federation.vocab import id_of, same_origin
 from slowpub.context import Context
+from slowpub.ids import snowflake
 from slowpub.instance_actor import signing_identity
 from slowpub.items import file_items, item
 from slowpub.models import Actor, Follow, InboundItem, Post, RemotePost, RemoteTombstone, User
@@ -145,7 +146,13 @@ async def store_post(session: AsyncSession, fetched: Fetched, now: datetime) -> 
     ).scalar_one_or_none()
     columns = _columns(obj, fetched.author)
     if post is None:
-        post = RemotePost(uri=obj.id, author_id=fetched.author.id, received_at=now, **columns)
+        post = RemotePost(
+            uri=obj.id,
+            public_id=snowflake(now),
+            author_id=fetched.author.id,
+            received_at=now,
+            **columns,
+        )
         session.add(post)
         await session.flush()
     return post

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from slowpub.ids import snowflake
 from slowpub.models import InboundItem
 
 
@@ -35,6 +36,7 @@ def item(
     local_post_id: int | None = None,
 ) -> dict[str, Any]:
     return {
+        "public_id": snowflake(now),
         "user_id": user_id,
         "kind": kind,
         "actor_id": actor_id,

@@ -215,6 +215,10 @@ class Post(Base):
 
     __tablename__ = "posts"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # The id client APIs show: time-ordered like Mastodon's (slowpub.ids).
+    public_id: Mapped[int | None] = mapped_column(
+        BigInteger, unique=True, index=True, nullable=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     uri: Mapped[str] = mapped_column(String(2048), unique=True)
     source: Mapped[str] = mapped_column(Text)
@@ -284,6 +288,9 @@ class RemotePost(Base):
 
     __tablename__ = "remote_posts"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[int | None] = mapped_column(
+        BigInteger, unique=True, index=True, nullable=True
+    )
     uri: Mapped[str] = mapped_column(String(2048), unique=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
     object_type: Mapped[str] = mapped_column(String(32))
@@ -342,6 +349,9 @@ class InboundItem(Base):
 
     __tablename__ = "inbound_items"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[int | None] = mapped_column(
+        BigInteger, unique=True, index=True, nullable=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
@@ -361,3 +371,80 @@ class InboundItem(Base):
         UniqueConstraint("user_id", "kind", "activity_uri", name="uq_items_user_kind_activity"),
         Index("ix_items_user_bundle", "user_id", "bundle_id"),
     )
+
+
+class OAuthApp(Base):
+    """A registered client: through Mastodon's /api/v1/apps, RFC 7591, or a
+    client metadata document URL used as its client_id."""
+
+    __tablename__ = "oauth_apps"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(2048), unique=True)
+    # SHA-256 hex of the secret; NULL for public clients (PKCE required).
+    client_secret_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The secret as issued, kept only so Mastodon's verify_credentials for
+    # apps can show it back (Mastodon does the same); NULL for public clients.
+    client_secret: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    name: Mapped[str] = mapped_column(String(255))
+    website: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    redirect_uris: Mapped[str] = mapped_column(Text)  # newline-separated
+    scopes: Mapped[str] = mapped_column(String(1024))
+    registration: Mapped[str] = mapped_column(String(16))  # mastodon, dynamic, metadata
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OAuthCode(Base):
+    """A one-time authorization code (stored hashed), bound to client, user,
+    redirect URI, scopes and PKCE challenge."""
+
+    __tablename__ = "oauth_codes"
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("oauth_apps.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    redirect_uri: Mapped[str] = mapped_column(String(2048))
+    scopes: Mapped[str] = mapped_column(String(1024))
+    code_challenge: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class OAuthToken(Base):
+    """A bearer token (stored hashed). ``user_id`` NULL: an app-only token."""
+
+    __tablename__ = "oauth_tokens"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("oauth_apps.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    scopes: Mapped[str] = mapped_column(String(1024))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class IdempotencyKey(Base):
+    """Mastodon's Idempotency-Key for POST /api/v1/statuses: the same key, the same post."""
+
+    __tablename__ = "idempotency_keys"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    queue_item_id: Mapped[int] = mapped_column(ForeignKey("queue_items.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Marker(Base):
+    """Where the user stopped reading a timeline (Mastodon's markers API)."""
+
+    __tablename__ = "markers"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    timeline: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_read_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

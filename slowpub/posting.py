@@ -24,6 +24,7 @@ from slowpub.accounts import require_user
 from slowpub.audience import inboxes
 from slowpub.context import Context
 from slowpub.deliveries import add_deliveries
+from slowpub.ids import snowflake
 from slowpub.instance_actor import signing_identity
 from slowpub.models import Post, QueueItem, User
 from slowpub.policy import LIMITED_KINDS, parse_quiet_hours, parse_timezone, release_time
@@ -273,6 +274,7 @@ async def create_post(ctx: Context, username: str, draft: Draft) -> QueueItem:
     async with ctx.db.transaction() as session:
         user = await require_user(session, username)
         post = Post(
+            public_id=snowflake(now),
             user_id=user.id,
             uri="",
             visibility=draft.visibility,
