@@ -16,7 +16,16 @@ from starlette.responses import Response
 from federation.vocab import wants_ap
 from slowpub.context import Context
 from slowpub.instance_actor import ensure_instance_key
-from slowpub.web import actors, inbox, reading, sessions, statuses, wellknown
+from slowpub.web import (
+    actors,
+    client_api,
+    inbox,
+    oauth_routes,
+    reading,
+    sessions,
+    statuses,
+    wellknown,
+)
 from slowpub.web.responses import json_error, page
 from slowpub.workers import run_workers
 

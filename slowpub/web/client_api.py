@@ -1,0 +1,5 @@
+"""Client API routes (being written)."""
+
+from starlette.routing import BaseRoute
+
+routes: list[BaseRoute] = []
