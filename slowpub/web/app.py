@@ -67,6 +67,8 @@ def create_app(ctx: Context, *, workers: bool = False, owns_context: bool = Fals
             *statuses.routes,
             *sessions.routes,
             *reading.routes,
+            *oauth_routes.routes,
+            *client_api.routes,
             *actors.routes,
         ],
         middleware=[
