@@ -51,6 +51,7 @@ class Context:
     inbox_writer: InboxWriter = field(init=False)
     # Verified remote keys by keyId, so a busy inbox does not query per request.
     key_cache: dict[str, tuple[datetime, PublicKey]] = field(default_factory=dict)
+    key_lookups: dict[str, asyncio.Future[PublicKey]] = field(default_factory=dict)
     host_clients: HostClients | None = None
     # Hosts with recorded delivery failures; a signed POST from one of them
     # clears its record (refreshed from the database now and then).

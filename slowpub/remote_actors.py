@@ -7,6 +7,7 @@ which only ever trusts an actor document fetched from the actor's own id.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from typing import Any
@@ -105,25 +106,26 @@ def parse_actor(doc: dict[str, Any]) -> dict[str, Any]:
 
 async def store_actor(ctx: Context, fields: dict[str, Any]) -> Actor:
     now = ctx.clock.now()
-    for _ in range(2):  # a concurrent insert of the same actor wins; we then update it
-        async with ctx.db.transaction() as session:
-            actor = (
-                await session.execute(select(Actor).where(Actor.uri == fields["uri"]))
-            ).scalar_one_or_none()
-            if actor is not None and actor.local:
-                return actor
-            if actor is None:
-                actor = Actor(local=False, created_at=now, **fields)
-                session.add(actor)
-            else:
-                for name, value in fields.items():
-                    setattr(actor, name, value)
-            actor.fetched_at = now
-            try:
-                await session.flush()
-            except IntegrityError:
-                continue
+    for _ in range(3):
+        try:
+            async with ctx.db.transaction() as session:
+                actor = (
+                    await session.execute(select(Actor).where(Actor.uri == fields["uri"]))
+                ).scalar_one_or_none()
+                if actor is not None and actor.local:
+                    return actor
+                if actor is None:
+                    actor = Actor(local=False, created_at=now, **fields)
+                    session.add(actor)
+                else:
+                    for name, value in fields.items():
+                        setattr(actor, name, value)
+                actor.fetched_at = now
             return actor
+        except IntegrityError:
+            # Another request stored the same actor first (PostgreSQL lets two
+            # transactions race to the unique uri); the next round updates it.
+            continue
     raise ActorError(f"could not store actor {fields['uri']}")
 
 
@@ -248,7 +250,14 @@ def make_key_resolver(ctx: Context) -> KeyResolver:
             cached = ctx.key_cache.get(key_id)
             if cached is not None and now - cached[0] < KEY_CACHE_TTL:
                 return cached[1]
-            key = await _stored_key(ctx, key_id)
+            # One lookup per key at a time: a burst from a new server must
+            # not fetch the same actor twenty times over.
+            pending = ctx.key_lookups.get(key_id)
+            if pending is None:
+                pending = asyncio.ensure_future(_stored_key(ctx, key_id))
+                ctx.key_lookups[key_id] = pending
+                pending.add_done_callback(lambda _: ctx.key_lookups.pop(key_id, None))
+            key = await asyncio.shield(pending)
             if len(ctx.key_cache) > KEY_CACHE_SIZE:
                 ctx.key_cache.clear()  # crude, but bounded; refilled from the database
             ctx.key_cache[key_id] = (now, key)

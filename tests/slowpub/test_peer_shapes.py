@@ -141,3 +141,26 @@ async def test_undo_accept_revokes_our_follow(network, alpha) -> None:
     assert (await signed_post(alpha, mary, undo)).status_code == 202
     await drain(alpha.ctx)
     assert await list_follows(alpha.ctx, "alice", direction="following") == []
+
+
+async def test_burst_from_a_new_server_fetches_once_and_stores_all(network, alpha) -> None:
+    import asyncio
+
+    await create_user(alpha.ctx, "alice", password="correct horse")
+    masto = FakeServer("burst.test")
+    network.transport.add("burst.test", masto.app)
+    mary = masto.add_actor("mary")
+    likes = [
+        {
+            "id": f"{mary.uri}#likes/{n}",
+            "type": "Like",
+            "actor": mary.uri,
+            "object": "https://alpha.test/users/alice/statuses/1",
+        }
+        for n in range(12)
+    ]
+    answers = await asyncio.gather(*(signed_post(alpha, mary, like) for like in likes))
+    assert [a.status_code for a in answers] == [202] * 12
+    actor_fetches = [r for r in network.transport.requests if r.url.path == "/users/mary"]
+    assert len(actor_fetches) == 1
+    assert await stored(alpha) == 12
