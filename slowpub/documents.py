@@ -47,7 +47,13 @@ def person(settings: Settings, user: User) -> dict[str, Any]:
         "followers": urls.followers(settings, user.username),
         "following": urls.following(settings, user.username),
         "featured": urls.featured(settings, user.username),
-        "endpoints": {"sharedInbox": urls.shared_inbox(settings)},
+        "endpoints": {
+            "sharedInbox": urls.shared_inbox(settings),
+            # ActivityPub client-to-server: where C2S clients get a token and proxy fetches.
+            "oauthAuthorizationEndpoint": settings.url("/oauth/authorize"),
+            "oauthTokenEndpoint": settings.url("/oauth/token"),
+            "proxyUrl": settings.url("/api/proxy"),
+        },
         "manuallyApprovesFollowers": actor.manually_approves_followers,
         "discoverable": False,
         "indexable": False,

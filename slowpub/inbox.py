@@ -44,6 +44,7 @@ def parse_activity(body: bytes) -> dict[str, Any]:
     if doc.get("id") is None:
         # Mastodon's own Add/Remove carry no id; de-duplicate on the content.
         doc["id"] = "urn:sha256:" + hashlib.sha256(body).hexdigest()
+
     if not isinstance(doc["id"], str):
         raise InboxError(400, "not an activity: its id is not a string")
     if not isinstance(id_of(doc.get("actor")), str):
@@ -51,6 +52,16 @@ def parse_activity(body: bytes) -> dict[str, Any]:
     if "object" not in doc:
         raise InboxError(400, "not an activity: no object")
     return doc
+
+
+def _stored_body(body: bytes, activity: dict[str, Any]) -> str:
+    """The body as received (no re-encoding on the hot path), unless we gave it an id."""
+    if not activity["id"].startswith("urn:sha256:"):
+        try:
+            return body.decode()
+        except UnicodeDecodeError:
+            pass  # UTF-16/32 JSON: json.loads took it; store it as UTF-8
+    return json.dumps(activity)
 
 
 def check_origins(activity: dict[str, Any]) -> None:
@@ -126,7 +137,7 @@ async def receive(
             "uri": activity["id"],
             "actor_uri": actor,
             "activity_type": activity["type"][:64],
-            "body": json.dumps(activity),
+            "body": _stored_body(body, activity),
             "received_at": now,
             "state": "pending",
             "attempts": 0,

@@ -38,7 +38,8 @@ from slowpub.text import (
     render,
 )
 
-VISIBILITIES = ("public", "unlisted", "followers", "direct")
+# "self": a private note (a C2S Create with no recipients); it never federates.
+VISIBILITIES = ("public", "unlisted", "followers", "direct", "self")
 
 
 class PostingError(ValueError):
@@ -52,6 +53,8 @@ class Draft:
     in_reply_to: str | None = None
     cw: str | None = None
     not_before: datetime | None = None
+    # Actor URIs addressed without an @mention in the text (C2S clients do this).
+    recipients: tuple[str, ...] = ()
 
 
 @dataclass
@@ -151,6 +154,8 @@ def _addressing(
         return [followers], [PUBLIC, *mentioned]
     if visibility == "followers":
         return [followers], list(mentioned)
+    if visibility == "self":
+        return [], []
     return list(mentioned), []
 
 
@@ -162,6 +167,7 @@ async def render_draft(
     visibility: str,
     cw: str | None,
     reply: ReplyTarget | None,
+    also: tuple[ReplyTarget, ...] = (),
 ) -> Rendered:
     try:
         text = check_length(text)
@@ -177,16 +183,18 @@ async def render_draft(
         local_host=ctx.settings.host,
     )
     mentioned = [t["href"] for t in tags if t["type"] == "Mention"]
-    if (
-        reply is not None
-        and reply.author_uri not in mentioned
-        and reply.author_uri != user.actor.uri
-    ):
-        # The author replied to always hears of it, as on Mastodon.
-        tags.append(
-            {"type": "Mention", "href": reply.author_uri, "name": "@" + reply.author_handle}
-        )
-        mentioned.append(reply.author_uri)
+    # The author replied to always hears of it, as on Mastodon; so do accounts
+    # a C2S client addressed without naming them in the text.
+    for target in (reply, *also):
+        if (
+            target is not None
+            and target.author_uri not in mentioned
+            and target.author_uri != user.actor.uri
+        ):
+            tags.append(
+                {"type": "Mention", "href": target.author_uri, "name": "@" + target.author_handle}
+            )
+            mentioned.append(target.author_uri)
     mentioned = [m for m in mentioned if m != user.actor.uri]
     to, cc = _addressing(visibility, user.actor.followers_url or "", mentioned)
     return Rendered(
@@ -265,8 +273,21 @@ async def create_post(ctx: Context, username: str, draft: Draft) -> QueueItem:
     async with ctx.db.sessions() as session:
         user = await require_user(session, username)
     reply = await _reply_target(ctx, draft.in_reply_to) if draft.in_reply_to else None
+    also = []
+    for uri in draft.recipients:
+        try:
+            actor = await fetch_actor(ctx, uri)
+        except ActorError as exc:
+            raise PostingError(f"cannot address {uri}: {exc}") from exc
+        also.append(ReplyTarget(uri, actor.uri, actor.handle))
     rendered = await render_draft(
-        ctx, user, draft.text, visibility=draft.visibility, cw=draft.cw, reply=reply
+        ctx,
+        user,
+        draft.text,
+        visibility=draft.visibility,
+        cw=draft.cw,
+        reply=reply,
+        also=tuple(also),
     )
     if draft.visibility == "direct" and not rendered.recipients:
         raise PostingError("a direct post needs at least one @mention")
@@ -451,7 +472,7 @@ async def delete_item(ctx: Context, item_id: int, owner: str | None = None) -> Q
             targets = await inboxes(
                 session,
                 user,
-                followers=post.visibility != "direct",
+                followers=post.visibility in ("public", "unlisted", "followers"),
                 actors=json.loads(post.extra_recipients_json),
             )
             await add_deliveries(

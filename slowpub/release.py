@@ -52,7 +52,7 @@ async def _release_one(session: AsyncSession, item: QueueItem, now: datetime) ->
             activity = notes.update(post, user, item.id)
             # Whoever saw the old version hears of the new one, and new mentions too.
             recipients = sorted(set(old_recipients) | set(payload["recipients"]))
-        followers = post.visibility != "direct"
+        followers = post.visibility in ("public", "unlisted", "followers")
     else:
         activity_uri = urls.like_or_announce(user.actor.uri, item.kind, item.id)
         assert item.object_uri is not None

@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from federation.vocab import wants_ap
 from slowpub.context import Context
@@ -36,6 +37,23 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404 and not wants_ap(accept) and "json" not in accept:
         return page(request, "not_found.html", {}, status=404)
     return json_error(exc.status_code, exc.detail)
+
+
+class PathSessionMiddleware(SessionMiddleware):
+    """Sessions only where a person logs in: the web pages and the OAuth consent.
+
+    Server-to-server and API traffic (inboxes, /api, /.well-known, actors)
+    never carries our cookie, and skipping the cookie work there is measurable
+    on a busy inbox.
+    """
+
+    SESSION_PREFIXES = ("/login", "/logout", "/bundles", "/oauth/authorize")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith(self.SESSION_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(ctx: Context, *, workers: bool = False, owns_context: bool = False) -> Starlette:
@@ -73,7 +91,7 @@ def create_app(ctx: Context, *, workers: bool = False, owns_context: bool = Fals
         ],
         middleware=[
             Middleware(
-                SessionMiddleware,
+                PathSessionMiddleware,
                 secret_key=ctx.settings.secret_key or "unset",
                 session_cookie="slowpub_session",
                 same_site="lax",

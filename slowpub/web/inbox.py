@@ -51,7 +51,10 @@ async def inbox_post(request: Request) -> Response:
 
 
 async def inbox_get(request: Request) -> Response:
-    return json_error(405, "this inbox only accepts POST from other servers")
+    """GET is the owner's C2S view of the inbox: their daily bundles."""
+    from slowpub.web.c2s import inbox_get as bundles
+
+    return await bundles(request)
 
 
 routes = [

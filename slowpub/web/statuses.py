@@ -61,6 +61,15 @@ async def status_route(request: Request) -> Response:
 async def outbox_route(request: Request) -> Response:
     """Released public and unlisted posts, newest first; no count (no vanity metrics)."""
     ctx = ctx_of(request)
+    owner = False
+    if request.headers.get("authorization"):
+        from slowpub.oauth import require_auth
+
+        token = await require_auth(request, "read")
+        owner = (
+            token.user is not None
+            and token.user.username == request.path_params["username"].lower()
+        )
     async with ctx.db.sessions() as session:
         user = await get_user(session, request.path_params["username"])
         if user is None:
@@ -80,18 +89,28 @@ async def outbox_route(request: Request) -> Response:
             return json_error(400, "page must be a positive integer")
         number = int(page)
         query = (
-            select(Post)
+            select(Post, QueueItem)
             .join(QueueItem, (QueueItem.post_id == Post.id) & (QueueItem.kind == "create"))
-            .where(Post.user_id == user.id, Post.state == "released", Post.visibility.in_(VISIBLE))
-            .order_by(Post.published_at.desc(), Post.id.desc())
+            .where(Post.user_id == user.id)
+            .order_by(Post.public_id.desc(), Post.id.desc())
             .offset((number - 1) * PAGE_SIZE)
             .limit(PAGE_SIZE + 1)
         )
-        posts = list((await session.execute(query)).scalars())
-    items = [
-        {k: v for k, v in notes.create(p, user).items() if k != "@context"}
-        for p in posts[:PAGE_SIZE]
-    ]
+        if not owner:
+            query = query.where(Post.state == "released", Post.visibility.in_(VISIBLE))
+        rows = (await session.execute(query)).all()
+    items = []
+    for post, item in rows[:PAGE_SIZE]:
+        entry = {k: v for k, v in notes.create(post, user).items() if k != "@context"}
+        if owner:
+            # The owner also sees what is cooling or was cancelled (C2S clients).
+            entry["slowpub"] = {
+                "state": post.state,
+                "releaseAt": notes.iso(item.release_at),
+                "queueId": item.id,
+            }
+        items.append(entry)
+    posts = rows
     doc = {
         "@context": notes.NOTE_CONTEXT,
         "id": f"{outbox}?page={number}",

@@ -1,0 +1,307 @@
+"""Mastodon API: accounts, relationships, follows, follow requests, search.
+
+Follower and following lists are private on slowpub (as the ActivityPub
+collections are), so those endpoints answer with empty lists, and every
+count is 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from slowpub.accounts import AccountError
+from slowpub.follows import FollowError, decide_request, follow, unfollow
+from slowpub.intake import Skip, fetch_post, store_post
+from slowpub.mastodon import entities
+from slowpub.mastodon.lookups import find_actor, find_status, find_status_by_uri
+from slowpub.models import Actor, Follow, Post, RemotePost, User
+from slowpub.oauth import require_auth
+from slowpub.remote_actors import ActorError, resolve_account
+from slowpub.user_settings import SettingError, apply_setting
+from slowpub.web.api_util import (
+    api_json,
+    as_list,
+    int_param,
+    limit_of,
+    link_header,
+    not_found,
+    params,
+    truthy,
+    unprocessable,
+)
+from slowpub.web.mastodon_statuses import status_json
+from slowpub.web.responses import ctx_of
+
+
+async def verify_credentials(request: Request) -> Response:
+    token = await require_auth(request, None)
+    assert token.user is not None
+    if not ({"read", "read:accounts", "profile"} & set(token.scopes)):
+        raise HTTPException(403, "This action is outside the authorized scopes")
+    ctx = ctx_of(request)
+    return api_json(entities.account(ctx.settings, token.user.actor, user=token.user))
+
+
+async def update_credentials(request: Request) -> Response:
+    token = await require_auth(request, "write:accounts")
+    assert token.user is not None
+    data = await params(request)
+    ctx = ctx_of(request)
+    changes = {"display_name": "display-name", "note": "summary"}
+    async with ctx.db.transaction() as session:
+        user = await session.get(User, token.user.id)
+        assert user is not None
+        try:
+            for field, key in changes.items():
+                if field in data:
+                    apply_setting(user, key, str(data[field]))
+            if "locked" in data:
+                apply_setting(
+                    user, "manually-approves-followers", "on" if truthy(data["locked"]) else "off"
+                )
+        except SettingError as exc:
+            raise unprocessable(str(exc)) from exc
+        answer = entities.account(ctx.settings, user.actor, user=user)
+    return api_json(answer)
+
+
+async def _actor(request: Request) -> Actor:
+    async with ctx_of(request).db.sessions() as session:
+        actor = await find_actor(session, request.path_params["id"])
+    if actor is None:
+        raise not_found()
+    return actor
+
+
+async def show_account(request: Request) -> Response:
+    actor = await _actor(request)
+    return api_json(entities.account(ctx_of(request).settings, actor))
+
+
+async def lookup(request: Request) -> Response:
+    acct = request.query_params.get("acct", "").strip().lstrip("@")
+    if not acct:
+        raise unprocessable("acct is required")
+    ctx = ctx_of(request)
+    try:
+        actor = await resolve_account(ctx, acct)
+    except ActorError as exc:
+        raise not_found() from exc
+    return api_json(entities.account(ctx.settings, actor))
+
+
+async def account_statuses(request: Request) -> Response:
+    viewer = None
+    if request.headers.get("authorization"):
+        viewer = (await require_auth(request, "read:statuses", user_required=False)).user
+    actor = await _actor(request)
+    ctx = ctx_of(request)
+    query_params = request.query_params
+    limit = limit_of(query_params)
+    async with ctx.db.sessions() as session:
+        if actor.local:
+            owner = (
+                await session.execute(select(User).where(User.actor_id == actor.id))
+            ).scalar_one()
+            query = select(Post.public_id).where(Post.user_id == owner.id)
+            if viewer is None or viewer.id != owner.id:
+                query = query.where(
+                    Post.state == "released", Post.visibility.in_(("public", "unlisted"))
+                )
+            else:
+                query = query.where(Post.state.in_(("released", "cooling")))
+            column = Post.public_id
+        else:
+            query = select(RemotePost.public_id).where(
+                RemotePost.author_id == actor.id, RemotePost.visibility.in_(("public", "unlisted"))
+            )
+            column = RemotePost.public_id
+        query = _page(query, column, query_params, limit)
+        ids = list((await session.execute(query)).scalars())
+        found = [await find_status(session, str(i)) for i in ids]
+    statuses = [await status_json(request, f, viewer) for f in found if f is not None]
+    return api_json(statuses, headers=link_header(request, ids, ctx.settings.base_url))
+
+
+def _page(query: Any, column: Any, query_params: Any, limit: int) -> Any:
+    max_id, since_id, min_id = (
+        int_param(query_params, n) for n in ("max_id", "since_id", "min_id")
+    )
+    if max_id is not None:
+        query = query.where(column < max_id)
+    if since_id is not None:
+        query = query.where(column > since_id)
+    if min_id is not None:
+        return query.where(column > min_id).order_by(column.asc()).limit(limit)
+    return query.order_by(column.desc()).limit(limit)
+
+
+async def relationship(session: Any, user: User, actor: Actor) -> dict[str, Any]:
+    async def state(follower: int, followed: int) -> str | None:
+        query = select(Follow.state).where(
+            Follow.follower_id == follower, Follow.followed_id == followed
+        )
+        return (await session.execute(query)).scalar_one_or_none()
+
+    outgoing = await state(user.actor_id, actor.id)
+    incoming = await state(actor.id, user.actor_id)
+    return {
+        "id": str(actor.id),
+        "following": outgoing == "accepted",
+        "showing_reblogs": outgoing == "accepted",
+        "notifying": False,
+        "languages": None,
+        "followed_by": incoming == "accepted",
+        "blocking": False,
+        "blocked_by": False,
+        "muting": False,
+        "muting_notifications": False,
+        "requested": outgoing == "pending",
+        "requested_by": incoming == "pending",
+        "domain_blocking": False,
+        "endorsed": False,
+        "note": "",
+    }
+
+
+async def relationships(request: Request) -> Response:
+    token = await require_auth(request, "read:follows")
+    assert token.user is not None
+    data = await params(request)
+    ids = as_list(data.get("id"))
+    answers = []
+    async with ctx_of(request).db.sessions() as session:
+        for account_id in ids[:40]:
+            actor = await find_actor(session, account_id)
+            if actor is not None:
+                answers.append(await relationship(session, token.user, actor))
+    return api_json(answers)
+
+
+async def follow_account(request: Request) -> Response:
+    token = await require_auth(request, "write:follows")
+    assert token.user is not None
+    actor = await _actor(request)
+    ctx = ctx_of(request)
+    try:
+        await follow(ctx, token.user.username, actor.uri)
+    except (FollowError, ActorError, AccountError) as exc:
+        raise unprocessable(str(exc)) from exc
+    async with ctx.db.sessions() as session:
+        return api_json(await relationship(session, token.user, actor))
+
+
+async def unfollow_account(request: Request) -> Response:
+    token = await require_auth(request, "write:follows")
+    assert token.user is not None
+    actor = await _actor(request)
+    ctx = ctx_of(request)
+    try:
+        await unfollow(ctx, token.user.username, actor.uri)
+    except FollowError:
+        pass  # Mastodon: unfollowing someone you do not follow is not an error
+    async with ctx.db.sessions() as session:
+        return api_json(await relationship(session, token.user, actor))
+
+
+async def follow_requests(request: Request) -> Response:
+    token = await require_auth(request, "read:follows")
+    assert token.user is not None
+    ctx = ctx_of(request)
+    async with ctx.db.sessions() as session:
+        query = (
+            select(Actor)
+            .join(Follow, Follow.follower_id == Actor.id)
+            .where(Follow.followed_id == token.user.actor_id, Follow.state == "pending")
+            .order_by(Follow.id.desc())
+            .limit(limit_of(request.query_params))
+        )
+        actors = list((await session.execute(query)).scalars())
+    return api_json([entities.account(ctx.settings, a) for a in actors])
+
+
+async def _decide(request: Request, accept: bool) -> Response:
+    token = await require_auth(request, "write:follows")
+    assert token.user is not None
+    actor = await _actor(request)
+    ctx = ctx_of(request)
+    try:
+        await decide_request(ctx, token.user.username, actor.uri, accept=accept)
+    except FollowError as exc:
+        raise not_found() from exc
+    async with ctx.db.sessions() as session:
+        return api_json(await relationship(session, token.user, actor))
+
+
+async def authorize_request(request: Request) -> Response:
+    return await _decide(request, True)
+
+
+async def reject_request(request: Request) -> Response:
+    return await _decide(request, False)
+
+
+async def search(request: Request) -> Response:
+    token = await require_auth(request, "read:search")
+    ctx = ctx_of(request)
+    query = request.query_params.get("q", "").strip()
+    kind = request.query_params.get("type")
+    resolve = truthy(request.query_params.get("resolve", "false"))
+    accounts: list[dict[str, Any]] = []
+    statuses: list[dict[str, Any]] = []
+    if not query:
+        return api_json({"accounts": [], "statuses": [], "hashtags": []})
+    looks_like_account = "@" in query.lstrip("@") and " " not in query and "/" not in query
+    if kind in (None, "accounts") and (looks_like_account or query.startswith("http")):
+        try:
+            if resolve or not query.startswith("http"):
+                actor = await resolve_account(ctx, query)
+                accounts.append(entities.account(ctx.settings, actor))
+        except ActorError:
+            pass
+    if kind in (None, "statuses") and query.startswith(("https://", "http://")) and not accounts:
+        async with ctx.db.sessions() as session:
+            found = await find_status_by_uri(session, query)
+        if found is None and resolve:
+            try:
+                fetched = await fetch_post(ctx, query, None)
+                async with ctx.db.transaction() as session:
+                    await store_post(session, fetched, ctx.clock.now())
+                async with ctx.db.sessions() as session:
+                    found = await find_status_by_uri(session, fetched.obj.id)
+            except Skip:
+                found = None
+        if found is not None:
+            statuses.append(await status_json(request, found, token.user))
+    return api_json({"accounts": accounts, "statuses": statuses, "hashtags": []})
+
+
+async def empty_list(request: Request) -> Response:
+    await require_auth(request, None, user_required=False)
+    return api_json([])
+
+
+routes = [
+    Route("/api/v1/accounts/verify_credentials", verify_credentials, methods=["GET"]),
+    Route("/api/v1/accounts/update_credentials", update_credentials, methods=["PATCH", "POST"]),
+    Route("/api/v1/accounts/relationships", relationships, methods=["GET"]),
+    Route("/api/v1/accounts/lookup", lookup, methods=["GET"]),
+    Route("/api/v1/accounts/{id}", show_account, methods=["GET"]),
+    Route("/api/v1/accounts/{id}/statuses", account_statuses, methods=["GET"]),
+    Route("/api/v1/accounts/{id}/followers", empty_list, methods=["GET"]),
+    Route("/api/v1/accounts/{id}/following", empty_list, methods=["GET"]),
+    Route("/api/v1/accounts/{id}/follow", follow_account, methods=["POST"]),
+    Route("/api/v1/accounts/{id}/unfollow", unfollow_account, methods=["POST"]),
+    Route("/api/v1/follow_requests", follow_requests, methods=["GET"]),
+    Route("/api/v1/follow_requests/{id}/authorize", authorize_request, methods=["POST"]),
+    Route("/api/v1/follow_requests/{id}/reject", reject_request, methods=["POST"]),
+    Route("/api/v2/search", search, methods=["GET"]),
+    Route("/api/v1/blocks", empty_list, methods=["GET"]),
+    Route("/api/v1/mutes", empty_list, methods=["GET"]),
+]

@@ -1,0 +1,401 @@
+"""Mastodon API: statuses and scheduled statuses, onto the posting service.
+
+A new status is accepted at once and cools: the answer is the Status,
+visible to its author only, with its release time in ``slowpub.release_at``.
+Every cooling item is also a ScheduledStatus, so apps with a scheduled-posts
+screen show the queue and can move or cancel it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from slowpub.mastodon import entities
+from slowpub.mastodon.lookups import Found, can_see, find_status, find_status_by_uri, has_item
+from slowpub.models import IdempotencyKey, Post, QueueItem, RemotePost, User
+from slowpub.oauth import require_auth
+from slowpub.posting import (
+    Draft,
+    PostingError,
+    cancel_item,
+    create_post,
+    delete_item,
+    edit_item,
+    react,
+)
+from slowpub.web.api_util import api_json, not_found, params, unprocessable
+from slowpub.web.responses import ctx_of
+
+VISIBILITY_IN = {
+    "public": "public",
+    "unlisted": "unlisted",
+    "private": "followers",
+    "direct": "direct",
+}
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise unprocessable("scheduled_at is not an ISO 8601 time") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def status_json(request: Request, found: Found, viewer: User | None) -> dict[str, Any]:
+    """The Status entity for a local or remote post, as this viewer may see it."""
+    ctx = ctx_of(request)
+    if found.local is not None:
+        assert found.author is not None
+        reply_ids: tuple[str | None, str | None] = (None, None)
+        if found.local.in_reply_to:
+            async with ctx.db.sessions() as session:
+                parent = await find_status_by_uri(session, found.local.in_reply_to)
+            if parent is not None:
+                parent_post = parent.local or parent.remote
+                author_id = (
+                    str(parent.author.actor_id)
+                    if parent.author
+                    else str(parent.remote.author_id)
+                    if parent.remote
+                    else None
+                )
+                reply_ids = (str(parent_post.public_id) if parent_post else None, author_id)
+        return entities.local_status(
+            ctx.settings,
+            found.local,
+            found.author,
+            found.item,
+            reply_ids=reply_ids,
+            viewer_is_author=viewer is not None and viewer.id == found.author.id,
+        )
+    assert found.remote is not None
+    data = entities.remote_status(ctx.settings, found.remote)
+    if viewer is not None:
+        async with ctx.db.sessions() as session:
+            mine = select(QueueItem.kind).where(
+                QueueItem.user_id == viewer.id,
+                QueueItem.object_uri == found.remote.uri,
+                QueueItem.state.in_(("cooling", "released")),
+            )
+            kinds = set((await session.execute(mine)).scalars())
+        data["favourited"] = "like" in kinds
+        data["reblogged"] = "announce" in kinds
+    return data
+
+
+async def _load(request: Request, viewer: User | None) -> Found:
+    async with ctx_of(request).db.sessions() as session:
+        found = await find_status(session, request.path_params["id"])
+        if found is None:
+            raise not_found()
+        visible = can_see(found, viewer, await has_item(session, viewer, found.remote))
+    if not visible:
+        raise not_found()
+    return found
+
+
+def _posting_error(exc: PostingError) -> HTTPException:
+    return unprocessable(str(exc))
+
+
+async def create_status(request: Request) -> Response:
+    token = await require_auth(request, "write:statuses")
+    assert token.user is not None
+    ctx = ctx_of(request)
+    data = await params(request)
+    key = request.headers.get("idempotency-key")
+    if key:
+        async with ctx.db.sessions() as session:
+            seen = await session.get(IdempotencyKey, (token.user.id, key[:255]))
+        if seen is not None:
+            return await _answer_for_item(request, seen.queue_item_id, token.user)
+    if data.get("media_ids"):
+        raise unprocessable("media attachments are not supported by this server")
+    if data.get("poll"):
+        raise unprocessable("polls are not supported by this server")
+    text = str(data.get("status") or "")
+    visibility = VISIBILITY_IN.get(str(data.get("visibility") or "public"))
+    if visibility is None:
+        raise unprocessable("visibility must be public, unlisted, private or direct")
+    in_reply_to = None
+    if data.get("in_reply_to_id"):
+        async with ctx.db.sessions() as session:
+            parent = await find_status(session, str(data["in_reply_to_id"]))
+        if parent is None:
+            raise not_found()
+        in_reply_to = parent.uri
+    scheduled = _parse_time(data.get("scheduled_at"))
+    draft = Draft(
+        text=text,
+        visibility=visibility,
+        in_reply_to=in_reply_to,
+        cw=str(data.get("spoiler_text") or "") or None,
+        not_before=scheduled,
+    )
+    try:
+        item = await create_post(ctx, token.user.username, draft)
+    except PostingError as exc:
+        raise _posting_error(exc) from exc
+    if key:
+        async with ctx.db.transaction() as session:
+            session.add(
+                IdempotencyKey(
+                    user_id=token.user.id,
+                    key=key[:255],
+                    queue_item_id=item.id,
+                    created_at=ctx.clock.now(),
+                )
+            )
+    if scheduled is not None:
+        # Mastodon answers a scheduled post with a ScheduledStatus.
+        return await _scheduled_answer(request, item.id)
+    return await _answer_for_item(request, item.id, token.user)
+
+
+async def _answer_for_item(request: Request, item_id: int, viewer: User) -> Response:
+    async with ctx_of(request).db.sessions() as session:
+        item = await session.get(QueueItem, item_id)
+        post = await session.get(Post, item.post_id) if item and item.post_id else None
+        if post is None:
+            raise not_found()
+        found = await find_status(session, str(post.public_id))
+    assert found is not None
+    return api_json(await status_json(request, found, viewer))
+
+
+async def show_status(request: Request) -> Response:
+    viewer = None
+    if request.headers.get("authorization"):
+        viewer = (await require_auth(request, "read:statuses", user_required=False)).user
+    found = await _load(request, viewer)
+    return api_json(await status_json(request, found, viewer))
+
+
+async def delete_status(request: Request) -> Response:
+    token = await require_auth(request, "write:statuses")
+    found = await _load(request, token.user)
+    if found.local is None or found.item is None or found.author.id != token.user.id:  # type: ignore[union-attr]
+        raise not_found()
+    answer = await status_json(request, found, token.user)
+    answer["text"] = found.local.source
+    try:
+        await delete_item(ctx_of(request), found.item.id)
+    except PostingError as exc:
+        raise _posting_error(exc) from exc
+    return api_json(answer)
+
+
+async def edit_status(request: Request) -> Response:
+    token = await require_auth(request, "write:statuses")
+    found = await _load(request, token.user)
+    if found.local is None or found.item is None or found.author.id != token.user.id:  # type: ignore[union-attr]
+        raise not_found()
+    data = await params(request)
+    if data.get("media_ids"):
+        raise unprocessable("media attachments are not supported by this server")
+    try:
+        item = await edit_item(
+            ctx_of(request),
+            found.item.id,
+            str(data.get("status") or ""),
+            cw=str(data["spoiler_text"]) if "spoiler_text" in data else None,
+        )
+    except PostingError as exc:
+        raise _posting_error(exc) from exc
+    found = await _load(request, token.user)
+    answer = await status_json(request, found, token.user)
+    if item.kind == "update":
+        answer["slowpub"]["pending_edit"] = {
+            "queue_id": str(item.id),
+            "release_at": entities.iso(item.release_at),
+        }
+    return api_json(answer)
+
+
+async def context(request: Request) -> Response:
+    viewer = None
+    if request.headers.get("authorization"):
+        viewer = (await require_auth(request, "read:statuses", user_required=False)).user
+    found = await _load(request, viewer)
+    ancestors: list[dict[str, Any]] = []
+    descendants: list[dict[str, Any]] = []
+    async with ctx_of(request).db.sessions() as session:
+        parent_uri = (found.local or found.remote).in_reply_to  # type: ignore[union-attr]
+        seen = {found.uri}
+        while parent_uri and parent_uri not in seen and len(ancestors) < 40:
+            seen.add(parent_uri)
+            parent = await find_status_by_uri(session, parent_uri)
+            if parent is None or not can_see(
+                parent, viewer, await has_item(session, viewer, parent.remote)
+            ):
+                break
+            ancestors.insert(0, parent)  # type: ignore[arg-type]
+            parent_uri = (parent.local or parent.remote).in_reply_to  # type: ignore[union-attr]
+        frontier = [found.uri]
+        while frontier and len(descendants) < 60:
+            uri = frontier.pop(0)
+            children = list(
+                (
+                    await session.execute(select(RemotePost).where(RemotePost.in_reply_to == uri))
+                ).scalars()
+            ) + list(
+                (
+                    await session.execute(
+                        select(Post).where(Post.in_reply_to == uri, Post.state == "released")
+                    )
+                ).scalars()
+            )
+            for child in children:
+                child_found = await find_status_by_uri(session, child.uri)
+                if child_found and can_see(
+                    child_found, viewer, await has_item(session, viewer, child_found.remote)
+                ):
+                    descendants.append(child_found)  # type: ignore[arg-type]
+                    frontier.append(child.uri)
+    return api_json(
+        {
+            "ancestors": [await status_json(request, f, viewer) for f in ancestors],  # type: ignore[arg-type]
+            "descendants": [await status_json(request, f, viewer) for f in descendants],  # type: ignore[arg-type]
+        }
+    )
+
+
+async def _react(request: Request, kind: str, undo: bool) -> Response:
+    scope = "write:favourites" if kind == "like" else "write:statuses"
+    token = await require_auth(request, scope)
+    assert token.user is not None
+    ctx = ctx_of(request)
+    found = await _load(request, token.user)
+    if undo:
+        async with ctx.db.sessions() as session:
+            query = select(QueueItem).where(
+                QueueItem.user_id == token.user.id,
+                QueueItem.kind == kind,
+                QueueItem.object_uri == found.uri,
+                QueueItem.state.in_(("cooling", "released")),
+            )
+            existing = (await session.execute(query)).scalar_one_or_none()
+        if existing is not None:
+            try:
+                await delete_item(ctx, existing.id)
+            except PostingError as exc:
+                raise _posting_error(exc) from exc
+    else:
+        try:
+            await react(
+                ctx, token.user.username, "announce" if kind == "announce" else "like", found.uri
+            )
+        except PostingError as exc:
+            raise _posting_error(exc) from exc
+    return api_json(await status_json(request, await _load(request, token.user), token.user))
+
+
+async def favourite(request: Request) -> Response:
+    return await _react(request, "like", undo=False)
+
+
+async def unfavourite(request: Request) -> Response:
+    return await _react(request, "like", undo=True)
+
+
+async def reblog(request: Request) -> Response:
+    return await _react(request, "announce", undo=False)
+
+
+async def unreblog(request: Request) -> Response:
+    return await _react(request, "announce", undo=True)
+
+
+# --- scheduled statuses: the cooling queue -------------------------------------------
+
+
+async def _scheduled_answer(request: Request, item_id: int) -> Response:
+    async with ctx_of(request).db.sessions() as session:
+        item = await session.get(QueueItem, item_id)
+        post = await session.get(Post, item.post_id) if item and item.post_id else None
+    if item is None or post is None:
+        raise not_found()
+    return api_json(entities.scheduled_status(post, item))
+
+
+async def list_scheduled(request: Request) -> Response:
+    token = await require_auth(request, "read:statuses")
+    assert token.user is not None
+    async with ctx_of(request).db.sessions() as session:
+        query = (
+            select(QueueItem, Post)
+            .join(Post, Post.id == QueueItem.post_id)
+            .where(QueueItem.user_id == token.user.id, QueueItem.state == "cooling")
+            .order_by(QueueItem.release_at, QueueItem.id)
+        )
+        rows = (await session.execute(query)).all()
+    return api_json([entities.scheduled_status(post, item) for item, post in rows])
+
+
+async def _own_item(request: Request, scope: str) -> tuple[Any, QueueItem]:
+    token = await require_auth(request, scope)
+    raw = request.path_params["id"]
+    async with ctx_of(request).db.sessions() as session:
+        item = await session.get(QueueItem, int(raw)) if raw.isdigit() else None
+    if (
+        item is None
+        or item.user_id != token.user.id
+        or item.state != "cooling"
+        or item.post_id is None
+    ):  # type: ignore[union-attr]
+        raise not_found()
+    return token, item
+
+
+async def show_scheduled(request: Request) -> Response:
+    _, item = await _own_item(request, "read:statuses")
+    return await _scheduled_answer(request, item.id)
+
+
+async def move_scheduled(request: Request) -> Response:
+    _, item = await _own_item(request, "write:statuses")
+    data = await params(request)
+    moment = _parse_time(data.get("scheduled_at"))
+    if moment is None:
+        raise unprocessable("scheduled_at is required")
+    ctx = ctx_of(request)
+    async with ctx.db.transaction() as session:
+        stored = await session.get(QueueItem, item.id)
+        if stored is None or stored.state != "cooling":
+            raise not_found()
+        stored.release_at = max(moment, ctx.clock.now())
+    ctx.wakeups.release.set()
+    return await _scheduled_answer(request, item.id)
+
+
+async def cancel_scheduled(request: Request) -> Response:
+    _, item = await _own_item(request, "write:statuses")
+    await cancel_item(ctx_of(request), item.id)
+    return api_json({})
+
+
+routes = [
+    Route("/api/v1/statuses", create_status, methods=["POST"]),
+    Route("/api/v1/statuses/{id}", show_status, methods=["GET"]),
+    Route("/api/v1/statuses/{id}", delete_status, methods=["DELETE"]),
+    Route("/api/v1/statuses/{id}", edit_status, methods=["PUT"]),
+    Route("/api/v1/statuses/{id}/context", context, methods=["GET"]),
+    Route("/api/v1/statuses/{id}/favourite", favourite, methods=["POST"]),
+    Route("/api/v1/statuses/{id}/unfavourite", unfavourite, methods=["POST"]),
+    Route("/api/v1/statuses/{id}/reblog", reblog, methods=["POST"]),
+    Route("/api/v1/statuses/{id}/unreblog", unreblog, methods=["POST"]),
+    Route("/api/v1/scheduled_statuses", list_scheduled, methods=["GET"]),
+    Route("/api/v1/scheduled_statuses/{id}", show_scheduled, methods=["GET"]),
+    Route("/api/v1/scheduled_statuses/{id}", move_scheduled, methods=["PUT"]),
+    Route("/api/v1/scheduled_statuses/{id}", cancel_scheduled, methods=["DELETE"]),
+]
