@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,6 +29,9 @@ MAX_BATCH = 500
 class InboxWriter:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # When the last POST was stored (monotonic): the inbound worker in
+        # the same process steps back while the inbox is busy.
+        self.last_store = 0.0
         self._queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[bool]]] | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -37,6 +41,7 @@ class InboxWriter:
             self._queue = asyncio.Queue()
             self._task = asyncio.create_task(self._run())
         assert self._queue is not None
+        self.last_store = time.monotonic()
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         await self._queue.put((row, future))
         return await future
