@@ -35,3 +35,35 @@ async def settle(*instances: Any) -> None:
     for _ in range(6):
         for instance in instances:
             await drain(instance.ctx)
+
+
+async def token_for(
+    instance: Any, username: str, password: str, scopes: str = "read write follow"
+) -> str:
+    """A bearer token the way a command-line client gets one: app + password grant."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=instance.app), base_url=instance.base_url
+    ) as client:
+        app = await client.post(
+            "/api/v1/apps",
+            data={
+                "client_name": "tests",
+                "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
+                "scopes": scopes,
+            },
+        )
+        assert app.status_code == 200, app.text
+        token = await client.post(
+            "/oauth/token",
+            data={
+                "grant_type": "password",
+                "username": username,
+                "password": password,
+                "client_id": app.json()["client_id"],
+                "client_secret": app.json()["client_secret"],
+                "scope": scopes,
+            },
+        )
+        assert token.status_code == 200, token.text
+        access: str = token.json()["access_token"]
+        return access
