@@ -188,6 +188,7 @@ async def test_home_and_notifications_show_sealed_bundles_only(network, api) -> 
     assert markers["home"]["last_read_id"] == home[0]["id"]
 
     # Favouriting a post from the home timeline cools like everything else.
+    await set_user(alpha, "alice", cooling_off="1h")
     fav = await client.post(f"/api/v1/statuses/{home[0]['id']}/favourite")
     assert fav.status_code == 200 and fav.json()["favourited"] is True
     await settle(alpha, beta)

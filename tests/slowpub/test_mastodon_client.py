@@ -74,13 +74,17 @@ def test_mastodon_py_end_to_end(tmp_path: Path) -> None:
         )
         # Log in with the password grant (as command-line clients do)...
         api = Mastodon(client_id=client_id, client_secret=client_secret, api_base_url=a.base)
-        api.log_in("alice", PASSWORD, scopes=["read", "write", "follow"])
+        api.log_in("alice", PASSWORD, scopes=["read", "write", "follow"], allow_http=True)
         # ...and with the authorization code shown out of band.
         other = Mastodon(client_id=client_id, client_secret=client_secret, api_base_url=a.base)
         url = other.auth_request_url(
-            scopes=["read", "write"], redirect_uris="urn:ietf:wg:oauth:2.0:oob"
+            scopes=["read", "write"], redirect_uris="urn:ietf:wg:oauth:2.0:oob", allow_http=True
         )
-        other.log_in(code=_code_flow(a, client_id, client_secret, url), scopes=["read", "write"])
+        other.log_in(
+            code=_code_flow(a, client_id, client_secret, url),
+            scopes=["read", "write"],
+            allow_http=True,
+        )
         assert other.account_verify_credentials()["username"] == "alice"
 
         me = api.account_verify_credentials()
