@@ -371,7 +371,9 @@ async def cmd_bundle_feed(args: argparse.Namespace, ctx: Context) -> None:
 # --- long-running commands -------------------------------------------------------
 
 
-def _uvicorn_config(app: Any, settings: Settings, host: str, port: int) -> Any:
+def _uvicorn_config(
+    app: Any, settings: Settings, host: str, port: int, access_log: bool = False
+) -> Any:
     import uvicorn
 
     proxies = [str(n) for n in settings.trusted_proxies]
@@ -383,11 +385,18 @@ def _uvicorn_config(app: Any, settings: Settings, host: str, port: int) -> Any:
         forwarded_allow_ips=proxies or None,
         server_header=False,
         log_level="info",
+        # A line per request costs a few percent of a busy inbox's CPU, and
+        # the reverse proxy logs requests anyway; --access-log turns it on.
+        access_log=access_log,
     )
 
 
 def serve(
-    settings: Settings, host: str, port: int, banner: Callable[[], None] | None = None
+    settings: Settings,
+    host: str,
+    port: int,
+    banner: Callable[[], None] | None = None,
+    access_log: bool = False,
 ) -> None:
     import uvicorn
 
@@ -398,7 +407,7 @@ def serve(
     app = create_app(ctx, workers=True, owns_context=True)
     if banner is not None:
         banner()
-    uvicorn.Server(_uvicorn_config(app, settings, host, port)).run()
+    uvicorn.Server(_uvicorn_config(app, settings, host, port, access_log)).run()
 
 
 async def _check_ready(settings: Settings) -> None:
@@ -407,7 +416,12 @@ async def _check_ready(settings: Settings) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
-    serve(_serving_settings(settings, args.host, args.port), args.host, args.port)
+    serve(
+        _serving_settings(settings, args.host, args.port),
+        args.host,
+        args.port,
+        access_log=args.access_log,
+    )
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
@@ -611,6 +625,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("serve", cmd_serve, "run the web app and the workers", json_flag=False)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--access-log", action="store_true", help="log every request")
     add("worker", cmd_worker, "run the background workers only", json_flag=False)
     p = add(
         "quickstart",
