@@ -16,16 +16,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.errors import FederationError
-from federation.fetch import signed_get
-from federation.vocab import PUBLIC, PUBLIC_ALIASES, as_list, id_of, same_origin
+from federation.vocab import PUBLIC, PUBLIC_ALIASES
 from slowpub import notes, urls
 from slowpub.accounts import require_user
 from slowpub.audience import inboxes
 from slowpub.context import Context
 from slowpub.deliveries import add_deliveries
 from slowpub.ids import snowflake
-from slowpub.instance_actor import signing_identity
+from slowpub.intake import Skip, fetch_post
 from slowpub.models import Post, QueueItem, User
 from slowpub.policy import LIMITED_KINDS, parse_quiet_hours, parse_timezone, release_time
 from slowpub.remote_actors import ActorError, fetch_actor, resolve_account
@@ -121,27 +119,11 @@ async def _reply_target(ctx: Context, url: str) -> ReplyTarget:
             author = await session.get(User, post.user_id)
             assert author is not None
             return ReplyTarget(url, author.actor.uri, author.actor.handle)
-    key_id, private_pem = await signing_identity(ctx)
     try:
-        final_url, doc = await signed_get(
-            ctx.http,
-            url,
-            key_id=key_id,
-            private_key_pem=private_pem,
-            allow_private=ctx.settings.allow_private_networks,
-            now=ctx.clock.now(),
-        )
-    except FederationError as exc:
+        fetched = await fetch_post(ctx, url, None)
+    except Skip as exc:
         raise PostingError(f"cannot reply to {url}: {exc}") from exc
-    object_id = doc.get("id")
-    author_uri = id_of(as_list(doc.get("attributedTo"))[0]) if doc.get("attributedTo") else None
-    if not isinstance(object_id, str) or not same_origin(object_id, final_url) or not author_uri:
-        raise PostingError(f"cannot reply to {url}: it is not a post with an author")
-    try:
-        author = await fetch_actor(ctx, author_uri)
-    except ActorError as exc:
-        raise PostingError(f"cannot reply to {url}: {exc}") from exc
-    return ReplyTarget(object_id, author.uri, author.handle)
+    return ReplyTarget(fetched.obj.id, fetched.author.uri, fetched.author.handle)
 
 
 def _addressing(
@@ -321,16 +303,20 @@ async def create_post(ctx: Context, username: str, draft: Draft) -> QueueItem:
     return await _release_if_due(ctx, item)
 
 
-async def get_item(ctx: Context, item_id: int, owner: str | None = None) -> QueueItem:
-    async with ctx.db.sessions() as session:
-        item = await session.get(QueueItem, item_id)
-        if item is not None and owner is not None:
-            user = await require_user(session, owner)
-            if item.user_id != user.id:
-                item = None
+async def _owned_item(session: AsyncSession, item_id: int, owner: str | None) -> QueueItem:
+    """The item, if it exists and (when ``owner`` is given) is theirs."""
+    item = await session.get(QueueItem, item_id)
+    if item is not None and owner is not None:
+        user = await require_user(session, owner)
+        item = item if item.user_id == user.id else None
     if item is None:
         raise PostingError(f"no queued item {item_id}")
     return item
+
+
+async def get_item(ctx: Context, item_id: int, owner: str | None = None) -> QueueItem:
+    async with ctx.db.sessions() as session:
+        return await _owned_item(session, item_id, owner)
 
 
 async def edit_item(
@@ -411,12 +397,7 @@ async def edit_item(
 async def cancel_item(ctx: Context, item_id: int, owner: str | None = None) -> QueueItem:
     """Withdraw a cooling item: it never federates, and stays visible to its author."""
     async with ctx.db.transaction() as session:
-        item = await session.get(QueueItem, item_id)
-        if item is not None and owner is not None:
-            user = await require_user(session, owner)
-            item = item if item.user_id == user.id else None
-        if item is None:
-            raise PostingError(f"no queued item {item_id}")
+        item = await _owned_item(session, item_id, owner)
         if item.state == "cancelled":
             return item
         if item.state != "cooling":
@@ -434,12 +415,7 @@ async def cancel_item(ctx: Context, item_id: int, owner: str | None = None) -> Q
 async def release_now(ctx: Context, item_id: int, owner: str | None = None) -> QueueItem:
     """The author's explicit choice: send a cooling item now."""
     async with ctx.db.transaction() as session:
-        item = await session.get(QueueItem, item_id)
-        if item is not None and owner is not None:
-            user = await require_user(session, owner)
-            item = item if item.user_id == user.id else None
-        if item is None:
-            raise PostingError(f"no queued item {item_id}")
+        item = await _owned_item(session, item_id, owner)
         if item.state != "cooling":
             raise PostingError(f"item {item_id} is {item.state}, not cooling")
         item.release_at = ctx.clock.now()
