@@ -22,8 +22,12 @@ ensure_venv() {  # $1: pip extras, e.g. "[test]" or ""
     .venv/bin/python -m pip install -q --upgrade pip
   fi
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    echo "Installing slowpub and its dependencies into .venv ..." >&2
-    .venv/bin/python -m pip install -q -e ".${extras}"
+    echo "Installing slowpub and its dependencies into .venv (log: .venv/install.log) ..." >&2
+    if ! .venv/bin/python -m pip install -e ".${extras}" > .venv/install.log 2>&1; then
+      tail -n 30 .venv/install.log >&2
+      echo "installing slowpub failed; the whole log is in .venv/install.log" >&2
+      return 1
+    fi
     printf '%s' "$want" > "$stamp"
   fi
 }
