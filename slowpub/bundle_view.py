@@ -15,12 +15,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, lazyload, load_only
 
 from slowpub.models import Actor, Bundle, InboundItem, Post, RemotePost, User
 from slowpub.sanitize import html_to_text
 
 POST_KINDS = ("post", "reply", "mention")
+PERSON_COLUMNS = ("id", "uri", "name", "username", "domain", "url")
 
 
 @dataclass
@@ -112,6 +113,13 @@ async def load(session: Any, user: User, bundle: Bundle | None) -> BundleView:
         .outerjoin(Post, Post.id == InboundItem.local_post_id)
         .where(InboundItem.user_id == user.id, where)
         .order_by(InboundItem.id)
+        # Only what a reader sees: not the actors' stored documents and keys,
+        # and not a second copy of each author through the relationship.
+        .options(
+            lazyload(RemotePost.author),
+            load_only(*(getattr(Actor, c) for c in PERSON_COLUMNS)),
+            load_only(*(getattr(author, c) for c in PERSON_COLUMNS)),
+        )
     )
     posts: dict[str, PostView] = {}
     boosts: dict[str, PostView] = {}
