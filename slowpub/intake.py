@@ -37,7 +37,7 @@ from slowpub.instance_actor import signing_identity
 from slowpub.items import file_items, item
 from slowpub.models import Actor, Follow, InboundItem, Post, RemotePost, RemoteTombstone, User
 from slowpub.remote_actors import ActorError, fetch_actor
-from slowpub.sanitize import sanitize_html
+from slowpub.sanitize import html_to_text, sanitize_html
 
 
 class Skip(Exception):
@@ -124,8 +124,10 @@ def _columns(obj: RemoteObject, author: Actor) -> dict[str, Any]:
     return {
         "object_type": obj.type,
         "url": obj.url,
-        "name": obj.name,
-        "summary": obj.summary,
+        # Titles and content warnings are plain text for us (some servers
+        # send HTML there); they are escaped wherever they are shown.
+        "name": html_to_text(obj.name).strip() or None if obj.name else None,
+        "summary": html_to_text(obj.summary).strip() or None if obj.summary else None,
         "content_html": sanitize_html(obj.content),
         "in_reply_to": obj.in_reply_to,
         "thread": obj.context,
@@ -187,7 +189,12 @@ async def _interested(
     addressed_actors = list(
         (await session.execute(select(Actor).where(Actor.uri.in_(sorted(addressed))))).scalars()
     )
-    followed_sources = [fetched.author.id] + [a.id for a in addressed_actors if not a.local]
+    # Followers of the author get the post, and followers of a Group it is
+    # addressed to (Lemmy communities); naming someone else in cc does not
+    # put a stranger's post in their followers' bundles.
+    followed_sources = [fetched.author.id] + [
+        a.id for a in addressed_actors if not a.local and a.actor_type == "Group"
+    ]
     if obj.to or obj.cc or obj.audience:
         vis = visibility(list(obj.to), list(obj.cc), fetched.author.followers_url)
     else:

@@ -16,7 +16,7 @@ from email.utils import formataddr, make_msgid
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from slowpub import bundle_view
 from slowpub.context import Context
@@ -25,6 +25,7 @@ from slowpub.web.responses import templates
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
+SEND_LEASE = timedelta(minutes=10)
 
 
 def bundle_title(bundle: Bundle) -> str:
@@ -82,6 +83,20 @@ async def send_due(ctx: Context, limit: int = 20) -> int:
         )
         ids = list((await session.execute(query)).scalars())
     for bundle_id in ids:
+        # Claim it: with several workers only one may send a given mail. A
+        # crash mid-send leaves it "sending"; after the lease it is retried.
+        async with ctx.db.transaction() as session:
+            claimed = await session.execute(
+                update(Bundle)
+                .where(
+                    Bundle.id == bundle_id,
+                    Bundle.mail_state == "pending",
+                    Bundle.mail_next_attempt_at <= now,
+                )
+                .values(mail_next_attempt_at=now + SEND_LEASE)
+            )
+        if claimed.rowcount != 1:
+            continue
         async with ctx.db.sessions() as session:
             bundle = await session.get(Bundle, bundle_id)
             user = await session.get(User, bundle.user_id) if bundle else None

@@ -263,6 +263,9 @@ class QueueItem(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     activity_uri: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    # A time the author asked for (Mastodon's scheduled_at): restarting the
+    # cooling-off after an edit never releases it earlier than this.
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (Index("ix_queue_due", "state", "release_at"),)
 
@@ -382,9 +385,6 @@ class OAuthApp(Base):
     client_id: Mapped[str] = mapped_column(String(2048), unique=True)
     # SHA-256 hex of the secret; NULL for public clients (PKCE required).
     client_secret_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    # The secret as issued, kept only so Mastodon's verify_credentials for
-    # apps can show it back (Mastodon does the same); NULL for public clients.
-    client_secret: Mapped[str | None] = mapped_column(String(128), nullable=True)
     name: Mapped[str] = mapped_column(String(255))
     website: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     redirect_uris: Mapped[str] = mapped_column(Text)  # newline-separated

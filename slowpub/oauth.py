@@ -240,7 +240,6 @@ async def register_app(
     app = OAuthApp(
         client_id=client_id or secrets.token_urlsafe(32),
         client_secret_hash=hash_secret(secret) if secret else None,
-        client_secret=secret,
         name=name,
         website=_check_website(website),
         redirect_uris="\n".join(uris),

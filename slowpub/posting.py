@@ -296,6 +296,7 @@ async def create_post(ctx: Context, username: str, draft: Draft) -> QueueItem:
             post_id=post.id,
             state="cooling",
             release_at=release_at,
+            not_before=draft.not_before,
             created_at=now,
         )
         session.add(item)
@@ -367,7 +368,12 @@ async def edit_item(
             rendered.apply(stored_post)
             if user.restart_on_edit:
                 target.release_at = await schedule(
-                    ctx, session, user, kind="create", exclude=target.id
+                    ctx,
+                    session,
+                    user,
+                    kind="create",
+                    exclude=target.id,
+                    not_before=target.not_before,
                 )
             result = target
         elif pending_update is not None:
@@ -376,7 +382,12 @@ async def edit_item(
             target.payload = rendered.as_payload()
             if user.restart_on_edit:
                 target.release_at = await schedule(
-                    ctx, session, user, kind="update", exclude=target.id
+                    ctx,
+                    session,
+                    user,
+                    kind="update",
+                    exclude=target.id,
+                    not_before=target.not_before,
                 )
             result = target
         else:

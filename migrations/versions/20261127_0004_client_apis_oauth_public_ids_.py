@@ -22,7 +22,6 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("client_id", sa.String(length=2048), nullable=False),
         sa.Column("client_secret_hash", sa.String(length=64), nullable=True),
-        sa.Column("client_secret", sa.String(length=128), nullable=True),
         sa.Column("name", sa.String(length=255), nullable=False),
         sa.Column("website", sa.String(length=2048), nullable=True),
         sa.Column("redirect_uris", sa.Text(), nullable=False),
@@ -94,6 +93,8 @@ def upgrade() -> None:
     with op.batch_alter_table("inbound_items", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_inbound_items_public_id"), ["public_id"], unique=True)
 
+    with op.batch_alter_table("queue_items", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("not_before", sa.DateTime(), nullable=True))
     with op.batch_alter_table("posts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("public_id", sa.BigInteger(), nullable=True))
     # Rows from before client ids existed: unique, in creation order (id << 22).
@@ -110,6 +111,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("queue_items", schema=None) as batch_op:
+        batch_op.drop_column("not_before")
     with op.batch_alter_table("remote_posts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_remote_posts_public_id"))
         batch_op.drop_column("public_id")

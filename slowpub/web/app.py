@@ -34,7 +34,8 @@ from slowpub.workers import run_workers
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     accept = request.headers.get("accept", "")
-    if exc.status_code == 404 and not wants_ap(accept) and "json" not in accept:
+    api = request.url.path.startswith(("/api/", "/oauth/", "/.well-known/", "/nodeinfo/"))
+    if exc.status_code == 404 and not api and not wants_ap(accept) and "json" not in accept:
         return page(request, "not_found.html", {}, status=404)
     return json_error(exc.status_code, exc.detail)
 

@@ -10,6 +10,7 @@ bundles only, each complete enough to show without another fetch.
 
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
 
@@ -329,13 +330,14 @@ def _object_json(post: RemotePost) -> dict[str, Any]:
         "type": post.object_type,
         "attributedTo": _actor_json(post.author),
         "published": iso(post.published_at or post.received_at),
-        "summary": post.summary,
+        # AS2 summary is HTML; ours is plain text.
+        "summary": html.escape(post.summary) if post.summary else None,
         "content": post.content_html,
         "url": post.url or post.uri,
         "inReplyTo": post.in_reply_to,
     }
     if post.name:
-        doc["name"] = post.name
+        doc["name"] = html.escape(post.name)
     if post.edited_at:
         doc["updated"] = iso(post.edited_at)
     if extra.get("attachments"):

@@ -19,7 +19,7 @@ from slowpub.accounts import AccountError
 from slowpub.follows import FollowError, decide_request, follow, unfollow
 from slowpub.intake import Skip, fetch_post, store_post
 from slowpub.mastodon import entities
-from slowpub.mastodon.lookups import find_actor, find_status, find_status_by_uri
+from slowpub.mastodon.lookups import can_see, find_actor, find_status, find_status_by_uri, has_item
 from slowpub.models import Actor, Follow, Post, RemotePost, User
 from slowpub.oauth import require_auth
 from slowpub.remote_actors import ActorError, resolve_account
@@ -89,6 +89,26 @@ async def lookup(request: Request) -> Response:
     if not acct:
         raise unprocessable("acct is required")
     ctx = ctx_of(request)
+    if not request.headers.get("authorization"):
+        # Anonymous callers get accounts we already know; no fetching for them.
+        name, _, host = acct.partition("@")
+        async with ctx.db.sessions() as session:
+            actor = (
+                (
+                    await session.execute(
+                        select(Actor).where(
+                            Actor.username == (name.lower() if not host else name),
+                            Actor.domain == (host.lower() or ctx.settings.host),
+                        )
+                    )
+                )
+                .scalars()
+                .first()
+            )
+        if actor is None:
+            raise not_found()
+        return api_json(entities.account(ctx.settings, actor))
+    await require_auth(request, "read:accounts", user_required=False)
     try:
         actor = await resolve_account(ctx, acct)
     except ActorError as exc:
@@ -123,7 +143,7 @@ async def account_statuses(request: Request) -> Response:
             )
             column = RemotePost.public_id
         query = _page(query, column, query_params, limit)
-        ids = list((await session.execute(query)).scalars())
+        ids = newest_first(list((await session.execute(query)).scalars()), query_params)
         found = [await find_status(session, str(i)) for i in ids]
     statuses = [await status_json(request, f, viewer) for f in found if f is not None]
     return api_json(statuses, headers=link_header(request, ids, ctx.settings.base_url))
@@ -138,8 +158,14 @@ def _page(query: Any, column: Any, query_params: Any, limit: int) -> Any:
     if since_id is not None:
         query = query.where(column > since_id)
     if min_id is not None:
+        # The page just after min_id; callers turn it newest-first (newest_first).
         return query.where(column > min_id).order_by(column.asc()).limit(limit)
     return query.order_by(column.desc()).limit(limit)
+
+
+def newest_first(rows: list[Any], query_params: Any) -> list[Any]:
+    """Mastodon answers every page newest first, min_id pages included."""
+    return rows[::-1] if int_param(query_params, "min_id") is not None else rows
 
 
 async def relationship(session: Any, user: User, actor: Actor) -> dict[str, Any]:
@@ -260,9 +286,11 @@ async def search(request: Request) -> Response:
     looks_like_account = "@" in query.lstrip("@") and " " not in query and "/" not in query
     if kind in (None, "accounts") and (looks_like_account or query.startswith("http")):
         try:
-            if resolve or not query.startswith("http"):
+            if resolve:
                 actor = await resolve_account(ctx, query)
                 accounts.append(entities.account(ctx.settings, actor))
+            else:
+                accounts.extend(await _known_accounts(ctx, query, 5))
         except ActorError:
             pass
     if kind in (None, "statuses") and query.startswith(("https://", "http://")) and not accounts:
@@ -278,8 +306,44 @@ async def search(request: Request) -> Response:
             except Skip:
                 found = None
         if found is not None:
-            statuses.append(await status_json(request, found, token.user))
+            async with ctx.db.sessions() as session:
+                visible = can_see(
+                    found, token.user, await has_item(session, token.user, found.remote)
+                )
+            if visible:
+                statuses.append(await status_json(request, found, token.user))
     return api_json({"accounts": accounts, "statuses": statuses, "hashtags": []})
+
+
+async def _known_accounts(ctx: Any, query: str, limit: int) -> list[dict[str, Any]]:
+    """Accounts we already know whose name or handle starts with the query."""
+    name, _, host = query.lstrip("@").partition("@")
+    async with ctx.db.sessions() as session:
+        where = Actor.username.ilike(name.replace("%", "").replace("_", r"\_") + "%")
+        statement = select(Actor).where(where)
+        if host:
+            statement = statement.where(Actor.domain.ilike(host.replace("%", "") + "%"))
+        actors = (
+            await session.execute(statement.order_by(Actor.local.desc()).limit(limit))
+        ).scalars()
+        return [entities.account(ctx.settings, a) for a in actors]
+
+
+async def account_search(request: Request) -> Response:
+    """Mention autocomplete: known accounts, or one resolved by WebFinger if asked."""
+    await require_auth(request, "read:accounts")
+    ctx = ctx_of(request)
+    query = request.query_params.get("q", "").strip()
+    if not query:
+        return api_json([])
+    limit = limit_of(request.query_params)
+    if truthy(request.query_params.get("resolve", "false")) and "@" in query.lstrip("@"):
+        try:
+            actor = await resolve_account(ctx, query)
+            return api_json([entities.account(ctx.settings, actor)])
+        except ActorError:
+            pass
+    return api_json(await _known_accounts(ctx, query, limit))
 
 
 async def empty_list(request: Request) -> Response:
@@ -292,6 +356,7 @@ routes = [
     Route("/api/v1/accounts/update_credentials", update_credentials, methods=["PATCH", "POST"]),
     Route("/api/v1/accounts/relationships", relationships, methods=["GET"]),
     Route("/api/v1/accounts/lookup", lookup, methods=["GET"]),
+    Route("/api/v1/accounts/search", account_search, methods=["GET"]),
     Route("/api/v1/accounts/{id}", show_account, methods=["GET"]),
     Route("/api/v1/accounts/{id}/statuses", account_statuses, methods=["GET"]),
     Route("/api/v1/accounts/{id}/followers", empty_list, methods=["GET"]),

@@ -21,7 +21,7 @@ from slowpub.mastodon.lookups import Found
 from slowpub.models import Actor, InboundItem, Marker, Post, QueueItem, RemotePost, User
 from slowpub.oauth import require_auth
 from slowpub.web.api_util import api_json, as_list, int_param, limit_of, link_header, params
-from slowpub.web.mastodon_accounts import _page
+from slowpub.web.mastodon_accounts import _page, newest_first
 from slowpub.web.mastodon_statuses import status_json
 from slowpub.web.responses import ctx_of
 
@@ -55,7 +55,7 @@ async def home(request: Request) -> Response:
             )
         )
         query = _page(query, entry_id, request.query_params, limit_of(request.query_params) * 2)
-        rows = (await session.execute(query)).all()
+        rows = newest_first(list((await session.execute(query)).all()), request.query_params)
         boosters = {
             a.id: a
             for a in (
@@ -103,7 +103,7 @@ async def public(request: Request) -> Response:
             .where(Post.state == "released", Post.visibility == "public")
         )
         query = _page(query, Post.public_id, request.query_params, limit_of(request.query_params))
-        rows = (await session.execute(query)).all()
+        rows = newest_first(list((await session.execute(query)).all()), request.query_params)
         items = {
             item.post_id: item
             for item in (
@@ -145,7 +145,7 @@ async def notifications(request: Request) -> Response:
         query = _page(
             query, InboundItem.public_id, request.query_params, limit_of(request.query_params)
         )
-        rows = (await session.execute(query)).all()
+        rows = newest_first(list((await session.execute(query)).all()), request.query_params)
     del author
     out = []
     for item, actor, remote, local in rows:

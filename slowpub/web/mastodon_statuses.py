@@ -8,10 +8,12 @@ screen show the queue and can move or cancel it.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -111,14 +113,34 @@ def _posting_error(exc: PostingError) -> HTTPException:
 async def create_status(request: Request) -> Response:
     token = await require_auth(request, "write:statuses")
     assert token.user is not None
-    ctx = ctx_of(request)
     data = await params(request)
-    key = request.headers.get("idempotency-key")
+    key = (request.headers.get("idempotency-key") or "")[:255]
+    if not key:
+        return await _create_once(request, data, token.user, None)
+    # One request per key at a time in this process; across processes the
+    # primary key on (user, key) decides, and the loser withdraws its copy.
+    lock = _IDEMPOTENCY_LOCKS.setdefault((token.user.id, key), asyncio.Lock())
+    try:
+        async with lock:
+            return await _create_once(request, data, token.user, key)
+    finally:
+        if not lock.locked():
+            _IDEMPOTENCY_LOCKS.pop((token.user.id, key), None)
+
+
+_IDEMPOTENCY_LOCKS: dict[tuple[int, str], asyncio.Lock] = {}
+
+
+async def _create_once(
+    request: Request, data: dict[str, Any], user: User, key: str | None
+) -> Response:
+    ctx = ctx_of(request)
+    token_user = user
     if key:
         async with ctx.db.sessions() as session:
-            seen = await session.get(IdempotencyKey, (token.user.id, key[:255]))
+            seen = await session.get(IdempotencyKey, (user.id, key))
         if seen is not None:
-            return await _answer_for_item(request, seen.queue_item_id, token.user)
+            return await _answer_for_item(request, seen.queue_item_id, user)
     if data.get("media_ids"):
         raise unprocessable("media attachments are not supported by this server")
     if data.get("poll"):
@@ -131,7 +153,10 @@ async def create_status(request: Request) -> Response:
     if data.get("in_reply_to_id"):
         async with ctx.db.sessions() as session:
             parent = await find_status(session, str(data["in_reply_to_id"]))
-        if parent is None:
+            visible = parent is not None and can_see(
+                parent, user, await has_item(session, user, parent.remote)
+            )
+        if parent is None or not visible:
             raise not_found()
         in_reply_to = parent.uri
     scheduled = _parse_time(data.get("scheduled_at"))
@@ -143,23 +168,31 @@ async def create_status(request: Request) -> Response:
         not_before=scheduled,
     )
     try:
-        item = await create_post(ctx, token.user.username, draft)
+        item = await create_post(ctx, token_user.username, draft)
     except PostingError as exc:
         raise _posting_error(exc) from exc
     if key:
-        async with ctx.db.transaction() as session:
-            session.add(
-                IdempotencyKey(
-                    user_id=token.user.id,
-                    key=key[:255],
-                    queue_item_id=item.id,
-                    created_at=ctx.clock.now(),
+        try:
+            async with ctx.db.transaction() as session:
+                session.add(
+                    IdempotencyKey(
+                        user_id=token_user.id,
+                        key=key,
+                        queue_item_id=item.id,
+                        created_at=ctx.clock.now(),
+                    )
                 )
-            )
+        except IntegrityError:
+            # Another process stored this key first: ours is the duplicate.
+            await cancel_item(ctx, item.id)
+            async with ctx.db.sessions() as session:
+                seen = await session.get(IdempotencyKey, (token_user.id, key))
+            assert seen is not None
+            return await _answer_for_item(request, seen.queue_item_id, token_user)
     if scheduled is not None:
         # Mastodon answers a scheduled post with a ScheduledStatus.
         return await _scheduled_answer(request, item.id)
-    return await _answer_for_item(request, item.id, token.user)
+    return await _answer_for_item(request, item.id, token_user)
 
 
 async def _answer_for_item(request: Request, item_id: int, viewer: User) -> Response:
@@ -208,7 +241,8 @@ async def edit_status(request: Request) -> Response:
             ctx_of(request),
             found.item.id,
             str(data.get("status") or ""),
-            cw=str(data["spoiler_text"]) if "spoiler_text" in data else None,
+            # Mastodon clears the content warning when an edit leaves it out.
+            cw=str(data.get("spoiler_text") or ""),
         )
     except PostingError as exc:
         raise _posting_error(exc) from exc
@@ -220,6 +254,43 @@ async def edit_status(request: Request) -> Response:
             "release_at": entities.iso(item.release_at),
         }
     return api_json(answer)
+
+
+async def source(request: Request) -> Response:
+    """What edit screens load: the plain text and content warning of your own post."""
+    token = await require_auth(request, "read:statuses")
+    found = await _load(request, token.user)
+    if found.local is None or found.author is None or found.author.id != token.user.id:  # type: ignore[union-attr]
+        raise not_found()
+    return api_json(
+        {
+            "id": str(found.local.public_id),
+            "text": found.local.source,
+            "spoiler_text": found.local.summary or "",
+        }
+    )
+
+
+async def history(request: Request) -> Response:
+    """Edit history: slowpub keeps only the current version, so one entry."""
+    viewer = None
+    if request.headers.get("authorization"):
+        viewer = (await require_auth(request, "read:statuses", user_required=False)).user
+    status = await status_json(request, await _load(request, viewer), viewer)
+    return api_json(
+        [
+            {
+                "content": status["content"],
+                "spoiler_text": status["spoiler_text"],
+                "sensitive": status["sensitive"],
+                "created_at": status["edited_at"] or status["created_at"],
+                "account": status["account"],
+                "poll": status["poll"],
+                "media_attachments": status["media_attachments"],
+                "emojis": [],
+            }
+        ]
+    )
 
 
 async def context(request: Request) -> Response:
@@ -374,6 +445,7 @@ async def move_scheduled(request: Request) -> Response:
         if stored is None or stored.state != "cooling":
             raise not_found()
         stored.release_at = max(moment, ctx.clock.now())
+        stored.not_before = stored.release_at  # an edit must not undo the move
     ctx.wakeups.release.set()
     return await _scheduled_answer(request, item.id)
 
@@ -390,6 +462,8 @@ routes = [
     Route("/api/v1/statuses/{id}", delete_status, methods=["DELETE"]),
     Route("/api/v1/statuses/{id}", edit_status, methods=["PUT"]),
     Route("/api/v1/statuses/{id}/context", context, methods=["GET"]),
+    Route("/api/v1/statuses/{id}/source", source, methods=["GET"]),
+    Route("/api/v1/statuses/{id}/history", history, methods=["GET"]),
     Route("/api/v1/statuses/{id}/favourite", favourite, methods=["POST"]),
     Route("/api/v1/statuses/{id}/unfavourite", unfavourite, methods=["POST"]),
     Route("/api/v1/statuses/{id}/reblog", reblog, methods=["POST"]),

@@ -60,12 +60,30 @@ async def login_form(request: Request) -> Response:
     return page(
         request,
         "login.html",
-        {"next": _safe_next(request.query_params.get("next")), "error": None, "username": ""},
+        {
+            "next": _safe_next(request.query_params.get("next")),
+            "error": None,
+            "username": "",
+            "csrf": csrf_token(request),
+        },
     )
 
 
 async def login_submit(request: Request) -> Response:
     form = await request.form()
+    if not csrf_ok(request, form.get("csrf")):
+        # Without this, another site could log a visitor into its own account.
+        return page(
+            request,
+            "login.html",
+            {
+                "next": _safe_next(form.get("next")),
+                "username": "",
+                "csrf": csrf_token(request),
+                "error": "The form expired; please log in again.",
+            },
+            status=403,
+        )
     username = str(form.get("username", "")).strip().lstrip("@").lower()
     password = str(form.get("password", ""))
     async with ctx_of(request).db.sessions() as session:
@@ -78,6 +96,7 @@ async def login_submit(request: Request) -> Response:
                 "next": _safe_next(form.get("next")),
                 "error": "Wrong username or password.",
                 "username": username,
+                "csrf": csrf_token(request),
             },
             status=401,
         )

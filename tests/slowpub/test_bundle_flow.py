@@ -4,6 +4,7 @@ on the web, in the Atom feed and by e-mail; remote deletes reach sealed bundles.
 from __future__ import annotations
 
 import json
+import re
 import socket
 from datetime import timedelta
 from email import message_from_bytes
@@ -170,10 +171,22 @@ async def test_a_day_in_one_bundle(network, beta, smtp) -> None:
     ) as web:
         r = await web.get("/bundles")
         assert r.status_code == 303 and r.headers["location"].startswith("/login")
-        bad = await web.post("/login", data={"username": "alice", "password": "wrong"})
+        form = await web.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+        forged = await web.post("/login", data={"username": "alice", "password": "correct horse"})
+        assert forged.status_code == 403  # no CSRF token: refused
+        bad = await web.post(
+            "/login", data={"username": "alice", "password": "wrong", "csrf": csrf}
+        )
         assert bad.status_code == 401 and "Wrong username or password" in bad.text
         ok = await web.post(
-            "/login", data={"username": "alice", "password": "correct horse", "next": "/bundles"}
+            "/login",
+            data={
+                "username": "alice",
+                "password": "correct horse",
+                "next": "/bundles",
+                "csrf": csrf,
+            },
         )
         assert ok.status_code == 303
         archive = await web.get("/bundles")

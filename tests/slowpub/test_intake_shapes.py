@@ -133,3 +133,37 @@ async def test_unusable_shapes_are_recorded_not_errors(network, alpha, obj, show
         rows = (await s.execute(select(InboundActivity))).scalars().all()
     assert all(row.state in ("ignored", "done") for row in rows), [(r.state, r.error) for r in rows]
     assert (await seal_now(alpha.ctx, "alice") is not None) == shown
+
+
+async def test_a_stranger_naming_a_followed_account_is_not_filed(network, alpha) -> None:
+    await create_user(alpha.ctx, "alice", password="correct horse")
+    friends, strangers = FakeServer("friends.test"), FakeServer("strangers.test")
+    network.transport.add("friends.test", friends.app)
+    network.transport.add("strangers.test", strangers.app)
+    friend, stranger = friends.add_actor("friend"), strangers.add_actor("spammer")
+    remote = await fetch_actor(alpha.ctx, friend.uri)
+    async with alpha.ctx.db.transaction() as s:
+        alice = await require_user(s, "alice")
+        now = alpha.ctx.clock.now()
+        s.add(
+            Follow(
+                follower_id=alice.actor_id,
+                followed_id=remote.id,
+                uri="urn:f2",
+                state="accepted",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    note = {
+        "id": stranger.uri + "/n/1",
+        "type": "Note",
+        "attributedTo": stranger.uri,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "cc": [friend.uri],
+        "content": "buy now",
+    }
+    create = {"id": note["id"] + "/c", "type": "Create", "actor": stranger.uri, "object": note}
+    assert (await signed_post(alpha, stranger, create)).status_code == 202
+    await settle(alpha)
+    assert await seal_now(alpha.ctx, "alice") is None

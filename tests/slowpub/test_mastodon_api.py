@@ -255,3 +255,73 @@ async def test_refusals(network, api) -> None:
     assert r.status_code == 400
     assert (await client.get("/api/v1/statuses/123456")).status_code == 404
     assert (await client.get("/api/v1/statuses/not-a-number")).status_code == 404
+
+
+async def test_search_never_shows_someone_elses_unreleased_posts(network, api) -> None:
+    alpha, _, client = api
+    await create_user(alpha.ctx, "carol", password="correct horse")
+    mine = (await client.post("/api/v1/statuses", data={"status": "cooling secret"})).json()
+    carol = await token_for(alpha, "carol", "correct horse")
+    r = await client.get(
+        "/api/v2/search",
+        params={"q": mine["uri"], "resolve": "true"},
+        headers={"Authorization": f"Bearer {carol}"},
+    )
+    assert r.json()["statuses"] == []
+    own = await client.get("/api/v2/search", params={"q": mine["uri"], "resolve": "true"})
+    assert [s["id"] for s in own.json()["statuses"]] == [mine["id"]]
+    r = await client.post(
+        "/api/v1/statuses",
+        data={"status": "reply", "in_reply_to_id": mine["id"]},
+        headers={"Authorization": f"Bearer {carol}"},
+    )
+    assert r.status_code == 404
+
+
+async def test_concurrent_requests_with_one_idempotency_key_make_one_post(api) -> None:
+    import asyncio
+
+    alpha, _, client = api
+    answers = await asyncio.gather(
+        *(
+            client.post(
+                "/api/v1/statuses", data={"status": "once"}, headers={"Idempotency-Key": "k1"}
+            )
+            for _ in range(5)
+        )
+    )
+    assert [a.status_code for a in answers] == [200] * 5
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert len(await list_queue(alpha.ctx, "alice")) == 1
+
+
+async def test_edit_keeps_a_requested_later_time(network, api) -> None:
+    _, _, client = api
+    later = (network.clock.now() + timedelta(days=1)).isoformat()
+    scheduled = (
+        await client.post("/api/v1/statuses", json={"status": "tomorrow", "scheduled_at": later})
+    ).json()
+    [queued] = (await client.get("/api/v1/scheduled_statuses")).json()
+    me = (await client.get("/api/v1/accounts/verify_credentials")).json()
+    own = (await client.get(f"/api/v1/accounts/{me['id']}/statuses")).json()
+    await client.put(f"/api/v1/statuses/{own[0]['id']}", data={"status": "tomorrow, edited"})
+    [after] = (await client.get("/api/v1/scheduled_statuses")).json()
+    assert after["scheduled_at"] == queued["scheduled_at"] == scheduled["scheduled_at"]
+    source = (await client.get(f"/api/v1/statuses/{own[0]['id']}/source")).json()
+    assert source["text"] == "tomorrow, edited"
+
+
+async def test_min_id_pages_are_newest_first(network, api) -> None:
+    alpha, _, client = api
+    await set_user(alpha, "alice", cooling_off="0")
+    ids = [
+        (await client.post("/api/v1/statuses", data={"status": f"n{n}"})).json()["id"]
+        for n in range(4)
+    ]
+    me = (await client.get("/api/v1/accounts/verify_credentials")).json()
+    page = (
+        await client.get(
+            f"/api/v1/accounts/{me['id']}/statuses", params={"min_id": ids[0], "limit": 2}
+        )
+    ).json()
+    assert [s["id"] for s in page] == [ids[2], ids[1]]
