@@ -9,6 +9,7 @@ so fetches are signed by this actor. Its key pair is created by
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from federation.keys import generate_private_key_pem, public_key_pem
 from slowpub import urls
@@ -22,12 +23,13 @@ async def ensure_instance_key(ctx: Context) -> tuple[str, str]:
     """Return (private PEM, public PEM), creating the pair on first use."""
     if ctx.instance_key is not None:
         return ctx.instance_key
-    async with ctx.db.transaction() as session:
-        row = await session.get(InstanceSetting, PRIVATE_KEY)
-        if row is None:
-            row = InstanceSetting(name=PRIVATE_KEY, value=generate_private_key_pem())
-            session.add(row)
-    # A concurrent first start may have raced us; the stored row wins.
+    try:
+        async with ctx.db.transaction() as session:
+            row = await session.get(InstanceSetting, PRIVATE_KEY)
+            if row is None:
+                session.add(InstanceSetting(name=PRIVATE_KEY, value=generate_private_key_pem()))
+    except IntegrityError:
+        pass  # a concurrent first use stored one: the stored row wins (read below)
     async with ctx.db.sessions() as session:
         stored = (
             await session.execute(

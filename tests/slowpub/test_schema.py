@@ -32,3 +32,13 @@ async def test_downgrade_and_upgrade_again(alpha) -> None:
     async with engine.connect() as conn:
         tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
     assert {"actors", "users", "follows", "inbound_activities", "deliveries"} <= set(tables)
+
+
+async def test_instance_key_is_created_once_under_concurrency(alpha) -> None:
+    import asyncio
+
+    from slowpub.instance_actor import ensure_instance_key
+
+    alpha.ctx.instance_key = None
+    keys = await asyncio.gather(*(ensure_instance_key(alpha.ctx) for _ in range(8)))
+    assert len({k[0] for k in keys}) == 1
