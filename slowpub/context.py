@@ -20,7 +20,7 @@ from slowpub.clock import Clock
 from slowpub.config import Settings
 from slowpub.db import Database, create_database
 from slowpub.group_commit import InboxWriter
-from slowpub.host_clients import ClientFactory, HostClients
+from slowpub.host_clients import ClientFactory, HostClients, delivery_pool
 
 
 @dataclass
@@ -90,8 +90,9 @@ def build_context(
     db: Database | None = None,
     client_factory: ClientFactory | None = None,
 ) -> Context:
-    """``client_factory(max_connections)`` builds the per-host delivery clients;
-    by default they are guarded clients like ``http``."""
+    """``client_factory(max_connections)`` builds per-host httpx delivery clients
+    (tests inject in-process transports this way); without one, deliveries go
+    through the lean keep-alive pool, guarded like ``http``."""
 
     def default_factory(max_connections: int) -> httpx.AsyncClient:
         return make_http_client(
@@ -105,5 +106,12 @@ def build_context(
         db=db or create_database(settings.database_url),
         clock=clock or Clock(),
         http=http or default_factory(100),
-        host_clients=HostClients(client_factory or default_factory),
+        host_clients=HostClients(
+            client_factory or default_factory,
+            pool=None
+            if client_factory is not None
+            else delivery_pool(
+                allow_private=settings.allow_private_networks, user_agent=user_agent(settings)
+            ),
+        ),
     )

@@ -27,13 +27,15 @@ It prints wall time, deliveries/s, the ratio to the floor and PASS/FAIL
 against the goal (fan-out wall time <= 2x floor). Exit status 0 on PASS, 1 on
 FAIL, 2 if deliveries were missing or rejected.
 
-Every request goes through slowpub's own per-host clients (``HostClients``),
-each built by ``federation.netguard.make_http_client`` exactly as
-``build_context``'s default factory builds them (private networks allowed);
-only the address dialled differs: the connection pool's network backend
-connects to 127.0.0.1:PORT whatever the host name (as if DNS said so), and
-URL, pool origin and the signed ``Host`` header keep the virtual host, so
-1,000 virtual hosts need neither DNS nor 1,000 listening sockets.
+Every request goes through slowpub's own delivery client, built as
+``build_context`` builds it when no client factory is injected: the lean
+keep-alive pool (``slowpub.host_clients.delivery_pool``, private networks
+allowed); with ``--client httpx``, the per-host httpx clients of
+``federation.netguard.make_http_client`` instead. Only the address dialled
+differs: the pool's resolver (or the httpx pool's network backend) gives
+127.0.0.1:PORT whatever the host name (as if DNS said so), and URL, pool
+origin and the signed ``Host`` header keep the virtual host, so 1,000
+virtual hosts need neither DNS nor 1,000 listening sockets.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ from slowpub.config import Settings
 from slowpub.context import Context, build_context, user_agent
 from slowpub.db import create_database
 from slowpub.deliveries import deliver_due
+from slowpub.host_clients import delivery_pool
 from slowpub.migrate import upgrade
 from slowpub.models import Actor, Delivery, Follow, QueueItem, User
 from slowpub.posting import Draft, create_post
@@ -135,6 +138,15 @@ def client_factory(settings: Settings, port: int):  # type: ignore[no-untyped-de
     return factory
 
 
+def loopback_resolver(port: int):  # type: ignore[no-untyped-def]
+    """For the lean pool: every host name resolves to 127.0.0.1:port."""
+
+    async def resolver(host: str, _port: int) -> list[tuple[str, int]]:
+        return [("127.0.0.1", port)]
+
+    return resolver
+
+
 # --- what-if experiments ----------------------------------------------------------------
 # Off by default: the benchmark measures slowpub as it is. Each one patches, in
 # this process only, what a proposed change to slowpub would do, so its effect
@@ -186,39 +198,9 @@ def what_if_sniffio() -> None:
     sys.modules["sniffio"] = module
 
 
-def what_if_signer_once() -> None:
-    """deliver_due looks up each sender's key once per batch, not once per row.
-
-    ``_signer`` checks its cache before awaiting the database, so the 200 host
-    workers of a batch all miss the cache at the same moment and each opens a
-    session and loads the same ``User`` (a thundering herd through the
-    connection pool). Sharing the pending lookup (or loading the distinct
-    senders with one query before the workers start) makes it one query.
-    """
-    import slowpub.deliveries as deliveries
-
-    original = deliveries._signer
-    pending: dict[tuple[int, int | None], asyncio.Future] = {}  # type: ignore[type-arg]
-
-    async def _signer(ctx, user_id, cache):  # type: ignore[no-untyped-def]
-        if user_id in cache:
-            return cache[user_id]
-        key = (id(cache), user_id)
-        future = pending.get(key)
-        if future is None:
-            future = asyncio.ensure_future(original(ctx, user_id, cache))
-            pending[key] = future
-            future.add_done_callback(lambda _f: pending.pop(key, None))
-        await future
-        return cache[user_id]
-
-    deliveries._signer = _signer  # type: ignore[assignment]
-
-
 WHAT_IF = {
     "shared-ssl": what_if_shared_ssl,
     "sniffio": what_if_sniffio,
-    "signer-once": what_if_signer_once,
 }
 
 
@@ -532,6 +514,14 @@ async def main_async(args: argparse.Namespace) -> int:
             db = create_database(url)
             await upgrade(db.engine)
             ctx = build_context(settings, db=db, client_factory=client_factory(settings, port))
+            assert ctx.host_clients is not None
+            if args.client == "http1":
+                # What build_context builds without a client factory, dialling the receiver.
+                ctx.host_clients.pool = delivery_pool(
+                    allow_private=settings.allow_private_networks,
+                    user_agent=user_agent(settings),
+                    resolver=loopback_resolver(port),
+                )
             try:
                 t = time.perf_counter()
                 user = await create_user(ctx, USERNAME, password=None)
@@ -546,7 +536,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 print(
                     f"setup: {dialect} database, {args.followers:,} followers on "
                     f"{expected:,} shared inboxes, receiver on 127.0.0.1:{port} "
-                    f"({time.perf_counter() - t:.1f} s)"
+                    f"({time.perf_counter() - t:.1f} s); delivery client {args.client}"
                 )
                 with receiver(
                     port, key_id, public_key_pem(user.private_key_pem), tmp, args.receiver_cpu
@@ -647,6 +637,13 @@ def main() -> None:
         default="uvloop",
         help="event loop: uvloop is what `slowpub serve` runs (uvicorn's auto), "
         "asyncio what `slowpub worker` runs",
+    )
+    parser.add_argument(
+        "--client",
+        choices=("http1", "httpx"),
+        default="http1",
+        help="delivery client: http1 is slowpub's default (federation.http1 pool), "
+        "httpx the per-host httpx clients used when a client factory is injected",
     )
     parser.add_argument("--port", type=int, default=0, help="receiver port (default: a free one)")
     parser.add_argument("--bench-cpu", type=int, default=0, help="pin this process (-1: no pin)")
