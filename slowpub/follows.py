@@ -7,7 +7,6 @@ in one transaction.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -216,7 +215,3 @@ async def list_follows(
         other = row.followed if direction == "following" else row.follower
         views.append(FollowView(other.handle, other.uri, row.state, row.created_at.isoformat()))
     return views
-
-
-def follow_json(row: Follow) -> str:
-    return json.dumps({"uri": row.uri, "state": row.state})

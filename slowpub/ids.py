@@ -21,8 +21,3 @@ _counter = itertools.count(secrets.randbits(16))
 def snowflake(moment: datetime) -> int:
     millis = int((moment - EPOCH).total_seconds() * 1000)
     return (max(millis, 0) << 22) | (_PROCESS << 16) | (next(_counter) & 0xFFFF)
-
-
-def lowest_at(moment: datetime) -> int:
-    """The smallest id that could be made at ``moment`` (for time-based paging)."""
-    return max(int((moment - EPOCH).total_seconds() * 1000), 0) << 22

@@ -12,7 +12,6 @@ local account has (password, private key, preferences).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -199,10 +198,6 @@ class Delivery(Base):
         UniqueConstraint("activity_uri", "inbox_url", name="uq_deliveries_activity_inbox"),
         Index("ix_deliveries_due", "state", "next_attempt_at"),
     )
-
-
-def as_dict(row: Any) -> dict[str, Any]:
-    return {c.key: getattr(row, c.key) for c in row.__table__.columns}
 
 
 class Post(Base):

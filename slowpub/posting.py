@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.vocab import PUBLIC, PUBLIC_ALIASES
+from federation.vocab import PUBLIC
 from slowpub import notes, urls
 from slowpub.accounts import require_user
 from slowpub.audience import inboxes
@@ -522,7 +522,3 @@ async def react(ctx: Context, username: str, kind: str, url: str) -> QueueItem:
         session.add(item)
         await session.flush()
     return await _release_if_due(ctx, item)
-
-
-def is_public(addressing: list[str]) -> bool:
-    return any(a in PUBLIC_ALIASES or a == PUBLIC for a in addressing)

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from slowpub.db import Database
 
@@ -43,9 +42,3 @@ async def claim(
             .returning(model.id)
         )
         return sorted(claimed.scalars())
-
-
-async def next_due(session: AsyncSession, model: Any) -> datetime | None:
-    """When the earliest pending row becomes due, so an idle worker knows how long to sleep."""
-    query = select(model.next_attempt_at).where(model.state == "pending")
-    return (await session.execute(query.order_by(model.next_attempt_at).limit(1))).scalar()
