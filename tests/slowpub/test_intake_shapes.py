@@ -24,6 +24,24 @@ FIXTURES = {
 }
 
 
+async def follows_already(alpha, actor_uri: str) -> None:
+    """alice follows the actor, accepted (the handshake is tested elsewhere)."""
+    remote = await fetch_actor(alpha.ctx, actor_uri)
+    async with alpha.ctx.db.transaction() as s:
+        alice = await require_user(s, "alice")
+        now = alpha.ctx.clock.now()
+        s.add(
+            Follow(
+                follower_id=alice.actor_id,
+                followed_id=remote.id,
+                uri=f"{alice.actor.uri}#follows/{remote.id}",
+                state="accepted",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+
 async def _followed_author(network, alpha, doc: dict) -> tuple[FakeServer, object]:
     obj = parse_object(doc)
     assert obj.attributed_to is not None
@@ -32,20 +50,7 @@ async def _followed_author(network, alpha, doc: dict) -> tuple[FakeServer, objec
     fake = FakeServer(host)
     network.transport.add(host, fake.app)
     actor = fake.add_actor("author", at=obj.attributed_to)
-    remote = await fetch_actor(alpha.ctx, actor.uri)
-    async with alpha.ctx.db.transaction() as s:
-        alice = await require_user(s, "alice")
-        now = alpha.ctx.clock.now()
-        s.add(
-            Follow(
-                follower_id=alice.actor_id,
-                followed_id=remote.id,
-                uri=f"{alice.actor.uri}#f/{host}",
-                state="accepted",
-                created_at=now,
-                updated_at=now,
-            )
-        )
+    await follows_already(alpha, actor.uri)
     assert server is None
     return fake, actor
 
@@ -105,20 +110,7 @@ async def test_unusable_shapes_are_recorded_not_errors(network, alpha, obj, show
     fake = FakeServer("odd.test")
     network.transport.add("odd.test", fake.app)
     actor = fake.add_actor("odd")
-    remote = await fetch_actor(alpha.ctx, actor.uri)
-    async with alpha.ctx.db.transaction() as s:
-        alice = await require_user(s, "alice")
-        now = alpha.ctx.clock.now()
-        s.add(
-            Follow(
-                follower_id=alice.actor_id,
-                followed_id=remote.id,
-                uri="urn:f",
-                state="accepted",
-                created_at=now,
-                updated_at=now,
-            )
-        )
+    await follows_already(alpha, actor.uri)
     obj = {**obj, "attributedTo": actor.uri}
     create = {
         "id": actor.uri + "/c/" + str(abs(hash(json.dumps(obj, sort_keys=True)))),
@@ -141,20 +133,7 @@ async def test_a_stranger_naming_a_followed_account_is_not_filed(network, alpha)
     network.transport.add("friends.test", friends.app)
     network.transport.add("strangers.test", strangers.app)
     friend, stranger = friends.add_actor("friend"), strangers.add_actor("spammer")
-    remote = await fetch_actor(alpha.ctx, friend.uri)
-    async with alpha.ctx.db.transaction() as s:
-        alice = await require_user(s, "alice")
-        now = alpha.ctx.clock.now()
-        s.add(
-            Follow(
-                follower_id=alice.actor_id,
-                followed_id=remote.id,
-                uri="urn:f2",
-                state="accepted",
-                created_at=now,
-                updated_at=now,
-            )
-        )
+    await follows_already(alpha, friend.uri)
     note = {
         "id": stranger.uri + "/n/1",
         "type": "Note",
