@@ -55,7 +55,8 @@ async def _owner(request: Request, scope: str) -> User:
     token = await require_auth(request, scope)
     assert token.user is not None
     if token.user.username != request.path_params["username"].lower():
-        raise _error(403, "this outbox belongs to someone else")
+        box = "inbox" if request.url.path.endswith("/inbox") else "outbox"
+        raise _error(403, f"this {box} belongs to someone else")
     return token.user
 
 

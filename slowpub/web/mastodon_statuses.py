@@ -53,35 +53,41 @@ def _parse_time(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+async def _reply_ids(request: Request, uri: str | None) -> tuple[str | None, str | None]:
+    """(in_reply_to_id, in_reply_to_account_id): apps thread replies by these;
+    only a parent this server holds has ids."""
+    if not uri:
+        return None, None
+    async with ctx_of(request).db.sessions() as session:
+        parent = await find_status_by_uri(session, uri)
+    if parent is None:
+        return None, None
+    post = parent.local or parent.remote
+    if parent.author is not None:
+        account = str(parent.author.actor_id)
+    else:
+        account = str(parent.remote.author_id) if parent.remote else None
+    return (str(post.public_id) if post else None), account
+
+
 async def status_json(request: Request, found: Found, viewer: User | None) -> dict[str, Any]:
     """The Status entity for a local or remote post, as this viewer may see it."""
     ctx = ctx_of(request)
     if found.local is not None:
         assert found.author is not None
-        reply_ids: tuple[str | None, str | None] = (None, None)
-        if found.local.in_reply_to:
-            async with ctx.db.sessions() as session:
-                parent = await find_status_by_uri(session, found.local.in_reply_to)
-            if parent is not None:
-                parent_post = parent.local or parent.remote
-                author_id = (
-                    str(parent.author.actor_id)
-                    if parent.author
-                    else str(parent.remote.author_id)
-                    if parent.remote
-                    else None
-                )
-                reply_ids = (str(parent_post.public_id) if parent_post else None, author_id)
         return entities.local_status(
             ctx.settings,
             found.local,
             found.author,
             found.item,
-            reply_ids=reply_ids,
+            reply_ids=await _reply_ids(request, found.local.in_reply_to),
             viewer_is_author=viewer is not None and viewer.id == found.author.id,
         )
     assert found.remote is not None
     data = entities.remote_status(ctx.settings, found.remote)
+    data["in_reply_to_id"], data["in_reply_to_account_id"] = await _reply_ids(
+        request, found.remote.in_reply_to
+    )
     if viewer is not None:
         async with ctx.db.sessions() as session:
             mine = select(QueueItem.kind).where(

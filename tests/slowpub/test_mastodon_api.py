@@ -325,3 +325,21 @@ async def test_min_id_pages_are_newest_first(network, api) -> None:
         )
     ).json()
     assert [s["id"] for s in page] == [ids[2], ids[1]]
+
+
+async def test_remote_replies_carry_their_parent_ids(network, api) -> None:
+    alpha, beta, client = api
+    await set_user(alpha, "alice", cooling_off="0")
+    await follow(beta.ctx, "bob", "alice@alpha.test")
+    await settle(alpha, beta)
+    mine = (await client.post("/api/v1/statuses", data={"status": "a question"})).json()
+    await settle(alpha, beta)
+    await create_post(beta.ctx, "bob", Draft("an answer", in_reply_to=mine["uri"]))
+    await settle(alpha, beta)
+    await seal_now(alpha.ctx, "alice")
+    notes = (await client.get("/api/v1/notifications", params={"types[]": "mention"})).json()
+    [reply] = [n["status"] for n in notes]
+    assert reply["in_reply_to_id"] == mine["id"]
+    assert reply["in_reply_to_account_id"] == mine["account"]["id"]
+    context = (await client.get(f"/api/v1/statuses/{mine['id']}/context")).json()
+    assert [s["id"] for s in context["descendants"]] == [reply["id"]]
