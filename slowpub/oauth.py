@@ -442,7 +442,12 @@ class IssuedToken:
 
 
 def _issue(
-    session: AsyncSession, app: OAuthApp, user_id: int | None, scopes: Iterable[str], now: datetime
+    session: AsyncSession,
+    app: OAuthApp,
+    user_id: int | None,
+    scopes: Iterable[str],
+    now: datetime,
+    code_hash: str | None = None,
 ) -> IssuedToken:
     plain = secrets.token_urlsafe(32)
     scope_tuple = tuple(scopes)
@@ -453,6 +458,7 @@ def _issue(
             user_id=user_id,
             scopes=" ".join(scope_tuple),
             created_at=now,
+            code_hash=code_hash,
         )
     )
     return IssuedToken(plain, scope_tuple, now)
@@ -520,11 +526,21 @@ async def exchange_code(
                 .returning(OAuthCode.code_hash)
                 .execution_options(synchronize_session=False)
             )
-            problem = _code_problem(
-                app, row, won.scalar_one_or_none() is not None, now, redirect_uri, code_verifier
-            )
+            first_use = won.scalar_one_or_none() is not None
+            problem = _code_problem(app, row, first_use, now, redirect_uri, code_verifier)
             if problem is None:
-                issued = _issue(session, app, row.user_id, row.scopes.split(), now)
+                issued = _issue(
+                    session, app, row.user_id, row.scopes.split(), now, code_hash=row.code_hash
+                )
+            elif not first_use:
+                # RFC 6749 §4.1.2: a code used twice was probably stolen;
+                # revoke what it already bought.
+                await session.execute(
+                    update(OAuthToken)
+                    .where(OAuthToken.code_hash == row.code_hash, OAuthToken.revoked_at.is_(None))
+                    .values(revoked_at=now)
+                    .execution_options(synchronize_session=False)
+                )
     if issued is None:
         raise OAuthError(400, "invalid_grant", problem or "The authorization code is invalid")
     return issued

@@ -436,10 +436,15 @@ async def test_code_exchange_failures(network, alpha, alice, client) -> None:
     assert missing.json()["error"] == "invalid_grant"
 
     code = await get_code(client, app, challenge=challenge)
-    assert (await exchange(client, app, code, code_verifier=verifier)).status_code == 200
+    first = await exchange(client, app, code, code_verifier=verifier)
+    assert first.status_code == 200
+    bought = {"Authorization": f"Bearer {first.json()['access_token']}"}
+    assert (await client.get("/api/v1/apps/verify_credentials", headers=bought)).status_code == 200
     reused = await exchange(client, app, code, code_verifier=verifier)
     assert reused.status_code == 400
     assert reused.json()["error"] == "invalid_grant"
+    # A replayed code revokes the token it had bought (RFC 6749 §4.1.2).
+    assert (await client.get("/api/v1/apps/verify_credentials", headers=bought)).status_code == 401
 
     code = await get_code(client, app, challenge=challenge)
     network.clock.advance(timedelta(minutes=11))
