@@ -1,10 +1,11 @@
 """OAuth 2.0 endpoints: discovery, client registration, the consent page, tokens.
 
 Thin on purpose: every decision about clients, codes and tokens is made in
-:mod:`slowpub.oauth`. The authorization endpoint has two error channels
-because RFC 6749 §4.1.2.1 demands it: a bad client or redirect URI is shown
-to the user (redirecting to an unverified URI would make us an open
-redirector); everything else goes back to the client as ``?error=``.
+:mod:`slowpub.oauth` and its ``oauth_*`` siblings. The authorization
+endpoint has two error channels because RFC 6749 §4.1.2.1 demands it: a bad
+client or redirect URI is shown to the user (redirecting to an unverified URI
+would make us an open redirector); everything else goes back to the client as
+``?error=``.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from slowpub import oauth
+from slowpub import oauth, oauth_clients, oauth_grants, oauth_scopes
 from slowpub.models import OAuthApp
-from slowpub.oauth import OOB_URI, OAuthError
+from slowpub.oauth_clients import OOB_URI
+from slowpub.oauth_errors import OAuthError
 from slowpub.web.responses import ctx_of, page
 from slowpub.web.sessions import csrf_ok, csrf_token, current_user
 
@@ -124,7 +126,7 @@ async def server_metadata(request: Request) -> Response:
         "revocation_endpoint": settings.url("/oauth/revoke"),
         "registration_endpoint": settings.url("/oauth/register"),
         "app_registration_endpoint": settings.url("/api/v1/apps"),
-        "scopes_supported": sorted(oauth.SCOPES),
+        "scopes_supported": sorted(oauth_scopes.SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": grants,
@@ -166,7 +168,7 @@ async def mastodon_register(request: Request) -> Response:
     if not uris:
         return _mastodon_error(422, "Validation failed: Redirect URI can't be blank")
     try:
-        app, secret = await oauth.register_app(
+        app, secret = await oauth_clients.register_app(
             ctx,
             name=name,
             redirect_uris=uris,
@@ -176,12 +178,14 @@ async def mastodon_register(request: Request) -> Response:
         )
     except OAuthError as exc:
         return _mastodon_error(422, f"Validation failed: {exc.description}")
-    return JSONResponse(oauth.mastodon_app_json(app, secret, ctx), headers=CORS)
+    return JSONResponse(oauth_clients.mastodon_app_json(app, secret, ctx), headers=CORS)
 
 
 async def mastodon_verify_app(request: Request) -> Response:
     info = await oauth.require_auth(request, None, user_required=False)
-    return JSONResponse(oauth.mastodon_app_json(info.app, None, ctx_of(request)), headers=CORS)
+    return JSONResponse(
+        oauth_clients.mastodon_app_json(info.app, None, ctx_of(request)), headers=CORS
+    )
 
 
 def _metadata_error(error: str, description: str) -> Response:
@@ -231,7 +235,7 @@ async def dynamic_register(request: Request) -> Response:
     name = name or (urlsplit(client_uri).hostname if client_uri else None) or "Unnamed client"
     ctx = ctx_of(request)
     try:
-        app, secret = await oauth.register_app(
+        app, secret = await oauth_clients.register_app(
             ctx,
             name=name,
             redirect_uris=uris,
@@ -247,7 +251,7 @@ async def dynamic_register(request: Request) -> Response:
         "client_id": app.client_id,
         "client_id_issued_at": int(app.created_at.timestamp()),
         "client_name": app.name,
-        "redirect_uris": oauth.redirect_uris_of(app),
+        "redirect_uris": oauth_clients.redirect_uris_of(app),
         "grant_types": grants,
         "response_types": ["code"],
         "token_endpoint_auth_method": method,
@@ -324,22 +328,22 @@ async def _check(
     client_id = params.get("client_id", "").strip()
     if not client_id:
         return _fatal(request, "The request names no client (client_id is missing).")
-    app = await oauth.find_app(ctx, client_id)
+    app = await oauth_clients.find_app(ctx, client_id)
     if (
         fetch
         and (app is None or app.registration == "metadata")
-        and oauth.is_metadata_client_id(ctx, client_id)
+        and oauth_clients.is_metadata_client_id(ctx, client_id)
     ):
-        app = await oauth.resolve_metadata_client(ctx, client_id)
+        app = await oauth_clients.resolve_metadata_client(ctx, client_id)
     if app is None:
         return _fatal(request, "This client is not registered here.")
     redirect_uri = params.get("redirect_uri", "").strip()
-    registered = oauth.redirect_uris_of(app)
+    registered = oauth_clients.redirect_uris_of(app)
     if not redirect_uri:
         if len(registered) != 1:
             return _fatal(request, "The request does not say where to send you back.")
         redirect_uri = registered[0]
-    elif not oauth.redirect_allowed(app, redirect_uri):
+    elif not oauth_clients.redirect_allowed(app, redirect_uri):
         return _fatal(request, "The redirect URI is not one this client registered.")
     state = params.get("state")
     if params.get("response_type") != "code":
@@ -347,7 +351,7 @@ async def _check(
             request, redirect_uri, state, "unsupported_response_type", "Only response_type=code"
         )
     try:
-        scopes = oauth.requested_scopes(app, params.get("scope"), default=app.scopes)
+        scopes = oauth_scopes.requested_scopes(app, params.get("scope"), default=app.scopes)
     except OAuthError as exc:
         return _refuse(request, redirect_uri, state, exc.error, exc.description)
     challenge = params.get("code_challenge") or None
@@ -361,7 +365,7 @@ async def _check(
                 "invalid_request",
                 "code_challenge_method must be S256",
             )
-        if not oauth.is_s256_challenge(challenge):
+        if not oauth_grants.is_s256_challenge(challenge):
             return _refuse(request, redirect_uri, state, "invalid_request", "Bad code_challenge")
     elif app.client_secret_hash is None:
         return _refuse(
@@ -395,7 +399,7 @@ def _consent(
         "app_name": app.name,
         "website": app.website,
         "client_url": app.client_id if metadata_client else None,
-        "unverified": oauth.is_unverified(app),
+        "unverified": oauth_clients.is_unverified(app),
         "scopes": [{"name": scope, "label": _scope_label(scope)} for scope in auth.scopes],
         "redirect_to": target.netloc or auth.redirect_uri,
         "oob": auth.redirect_uri == OOB_URI,
@@ -433,7 +437,7 @@ async def authorize_submit(request: Request) -> Response:
     ctx = ctx_of(request)
     if "username" in params:
         login = params["username"]
-        user = await oauth.verify_login(ctx, login, params.get("password", ""))
+        user = await oauth_grants.verify_login(ctx, login, params.get("password", ""))
         if user is None:
             return _consent(
                 request,
@@ -451,7 +455,7 @@ async def authorize_submit(request: Request) -> Response:
         user = await current_user(request)
         if user is None:
             return _consent(request, checked, user=None, status=401)
-    code = await oauth.create_code(
+    code = await oauth_grants.create_code(
         ctx,
         app=checked.app,
         user=user,
@@ -498,13 +502,13 @@ async def token(request: Request) -> Response:
     ctx = ctx_of(request)
     try:
         client_id, secret = _client_auth(request, params)
-        app = await oauth.authenticate_client(ctx, client_id, secret)
+        app = await oauth_clients.authenticate_client(ctx, client_id, secret)
         grant = params.get("grant_type")
         if grant == "authorization_code":
             code = params.get("code")
             if not code:
                 raise OAuthError(400, "invalid_request", "The code parameter is missing")
-            issued = await oauth.exchange_code(
+            issued = await oauth_grants.exchange_code(
                 ctx,
                 app,
                 code=code,
@@ -512,7 +516,7 @@ async def token(request: Request) -> Response:
                 code_verifier=params.get("code_verifier") or None,
             )
         elif grant == "password":
-            issued = await oauth.password_grant(
+            issued = await oauth_grants.password_grant(
                 ctx,
                 app,
                 username=params.get("username", ""),
@@ -520,7 +524,9 @@ async def token(request: Request) -> Response:
                 scope=params.get("scope"),
             )
         elif grant == "client_credentials":
-            issued = await oauth.client_credentials_grant(ctx, app, scope=params.get("scope"))
+            issued = await oauth_grants.client_credentials_grant(
+                ctx, app, scope=params.get("scope")
+            )
         elif not grant:
             raise OAuthError(400, "invalid_request", "The grant_type parameter is missing")
         else:
@@ -536,13 +542,13 @@ async def revoke(request: Request) -> Response:
     ctx = ctx_of(request)
     try:
         client_id, secret = _client_auth(request, params)
-        app = await oauth.authenticate_client(ctx, client_id, secret)
+        app = await oauth_clients.authenticate_client(ctx, client_id, secret)
         value = params.get("token")
         if not value:
             raise OAuthError(400, "invalid_request", "The token parameter is missing")
     except OAuthError as exc:
         return _oauth_json(exc, basic=_uses_basic(request))
-    await oauth.revoke_token(ctx, app, value)
+    await oauth_grants.revoke_token(ctx, app, value)
     return JSONResponse({}, headers={**NO_STORE, **CORS})
 
 
