@@ -67,3 +67,31 @@ async def token_for(
         assert token.status_code == 200, token.text
         access: str = token.json()["access_token"]
         return access
+
+
+async def followed_by_fake_mastodon(network: Any, alpha: Any) -> tuple[Any, Any]:
+    """alice (no cooling-off) on alpha, followed by mary on a fake Mastodon.
+
+    Returns (the fake server, mary); the server's record of received
+    activities starts empty (the Accept of the follow is cleared).
+    """
+    from peers import FakeServer
+    from test_peer_shapes import signed_post
+
+    from slowpub.accounts import create_user
+
+    await create_user(alpha.ctx, "alice", password="correct horse")
+    await set_user(alpha, "alice", cooling_off="0")
+    masto = FakeServer("masto.test")
+    network.transport.add("masto.test", masto.app)
+    mary = masto.add_actor("mary")
+    follow = {
+        "id": mary.uri + "#follows/1",
+        "type": "Follow",
+        "actor": mary.uri,
+        "object": "https://alpha.test/users/alice",
+    }
+    assert (await signed_post(alpha, mary, follow)).status_code == 202
+    await settle(alpha)
+    masto.received.clear()
+    return masto, mary

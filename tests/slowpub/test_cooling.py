@@ -7,10 +7,8 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from peers import FakeServer
 from sqlalchemy import select
-from test_peer_shapes import signed_post
-from tests_support import set_user, settle
+from tests_support import followed_by_fake_mastodon, set_user, settle
 
 from slowpub.accounts import create_user
 from slowpub.follows import follow
@@ -263,20 +261,7 @@ async def test_reply_boost_and_like_cool_too(network, followed) -> None:
 
 
 async def test_503_twice_then_delivered_on_the_third_try(network, alpha) -> None:
-    await create_user(alpha.ctx, "alice", password="correct horse")
-    await set_user(alpha, "alice", cooling_off="0")
-    masto = FakeServer("masto.test")
-    network.transport.add("masto.test", masto.app)
-    mary = masto.add_actor("mary")
-    follow_activity = {
-        "id": mary.uri + "#follows/1",
-        "type": "Follow",
-        "actor": mary.uri,
-        "object": "https://alpha.test/users/alice",
-    }
-    assert (await signed_post(alpha, mary, follow_activity)).status_code == 202
-    await settle(alpha)
-    masto.received.clear()
+    masto, _ = await followed_by_fake_mastodon(network, alpha)
     masto.inbox_status = [503, 503]
 
     await create_post(alpha.ctx, "alice", Draft("third time lucky"))

@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from peers import FakeServer
 from sqlalchemy import select
 from test_peer_shapes import signed_post
-from tests_support import set_user, settle
+from tests_support import followed_by_fake_mastodon, settle
 
-from slowpub.accounts import create_user
 from slowpub.models import Host
 from slowpub.posting import Draft, create_post
 from slowpub.queue_views import list_deliveries
@@ -19,20 +17,7 @@ from slowpub.queue_views import list_deliveries
 @pytest.fixture
 async def setup(network, alpha):
     """alice (no cooling-off) followed by mary on a fake Mastodon."""
-    await create_user(alpha.ctx, "alice", password="correct horse")
-    await set_user(alpha, "alice", cooling_off="0")
-    masto = FakeServer("masto.test")
-    network.transport.add("masto.test", masto.app)
-    mary = masto.add_actor("mary")
-    follow = {
-        "id": mary.uri + "#follows/1",
-        "type": "Follow",
-        "actor": mary.uri,
-        "object": "https://alpha.test/users/alice",
-    }
-    assert (await signed_post(alpha, mary, follow)).status_code == 202
-    await settle(alpha)
-    masto.received.clear()
+    masto, mary = await followed_by_fake_mastodon(network, alpha)
     return alpha, masto, mary
 
 
