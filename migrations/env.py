@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from slowpub.config import load_settings
-from slowpub.models import Base
+from slowpub.storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata

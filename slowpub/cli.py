@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
 
 from slowpub import __version__
-from slowpub.accounts import AccountError
 from slowpub.commands.accounts import (
     cmd_init,
     cmd_user_create,
@@ -63,11 +62,12 @@ from slowpub.commands.server import (
 )
 from slowpub.config import ConfigError, Settings, load_settings
 from slowpub.context import Context
-from slowpub.deliveries import deliver_due
-from slowpub.follows import FollowError
-from slowpub.posting import VISIBILITIES, PostingError
-from slowpub.remote_actors import ActorError
-from slowpub.user_settings import SettingError
+from slowpub.delivery.sending import deliver_due
+from slowpub.inbound.remote_actors import ActorError
+from slowpub.outbound.posting import VISIBILITIES, PostingError
+from slowpub.social.accounts import AccountError
+from slowpub.social.follows import FollowError
+from slowpub.social.settings import SettingError
 
 EXIT_BAD_INPUT = 1
 

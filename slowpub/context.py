@@ -18,9 +18,9 @@ from federation.verify import PublicKey
 from slowpub import __version__
 from slowpub.clock import Clock
 from slowpub.config import Settings
-from slowpub.db import Database, create_database
-from slowpub.group_commit import InboxWriter
-from slowpub.host_clients import ClientFactory, HostClients, delivery_pool
+from slowpub.delivery.clients import ClientFactory, HostClients, delivery_pool
+from slowpub.inbound.group_commit import InboxWriter
+from slowpub.storage.engine import Database, create_database
 
 
 @dataclass

@@ -14,12 +14,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from slowpub.bundles import seal_due
+from slowpub.bundles.mail import send_due
+from slowpub.bundles.sealing import seal_due
 from slowpub.context import Context
-from slowpub.deliveries import deliver_due
-from slowpub.inbound import process_due
-from slowpub.mail import send_due
-from slowpub.release import release_due
+from slowpub.delivery.sending import deliver_due
+from slowpub.inbound.processing import process_due
+from slowpub.outbound.release import release_due
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0

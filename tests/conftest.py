@@ -26,8 +26,8 @@ from starlette.applications import Starlette
 from slowpub.clock import FrozenClock
 from slowpub.config import Settings
 from slowpub.context import Context, build_context
-from slowpub.db import create_database
-from slowpub.migrate import upgrade
+from slowpub.storage.engine import create_database
+from slowpub.storage.migrate import upgrade
 from slowpub.web.app import create_app
 
 PG_URL = os.environ.get("SLOWPUB_TEST_DATABASE_URL", "")

@@ -10,12 +10,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from federation.keys import generate_private_key_pem, public_key_pem
+from federation.signatures import sign_request
 
 AP = "application/activity+json"
 
@@ -128,3 +130,20 @@ class FakeServer:
             return Response(status_code=status, headers=headers)
         self.received.append(json.loads(body))
         return Response(status_code=202)
+
+
+async def signed_post(
+    alpha, actor, activity: dict, url: str = "https://alpha.test/users/alice/inbox"
+):
+    body = json.dumps(activity).encode()
+    headers = sign_request(
+        "POST",
+        url,
+        {"Content-Type": "application/activity+json"},
+        body,
+        key_id=actor.key_id,
+        private_key_pem=actor.private_pem,
+        now=alpha.ctx.clock.now(),
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=alpha.app)) as client:
+        return await client.post(url, content=body, headers=headers)

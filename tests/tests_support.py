@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select
 
+from federation.signatures import sign_request
 from federation.vocab import AP_CONTENT_TYPE
+from slowpub import urls
+from slowpub.storage.models import InboundActivity
 
 
 async def ap_get(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
@@ -19,8 +24,8 @@ async def ap_get(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
 
 async def set_user(instance: Any, name: str, **settings: str) -> None:
     """``slowpub user set`` for tests: keys with underscores for dashes."""
-    from slowpub.accounts import require_user
-    from slowpub.user_settings import apply_setting
+    from slowpub.social.accounts import require_user
+    from slowpub.social.settings import apply_setting
 
     async with instance.ctx.db.transaction() as session:
         user = await require_user(session, name)
@@ -75,10 +80,9 @@ async def followed_by_fake_mastodon(network: Any, alpha: Any) -> tuple[Any, Any]
     Returns (the fake server, mary); the server's record of received
     activities starts empty (the Accept of the follow is cleared).
     """
-    from peers import FakeServer
-    from test_peer_shapes import signed_post
+    from peers import FakeServer, signed_post
 
-    from slowpub.accounts import create_user
+    from slowpub.social.accounts import create_user
 
     await create_user(alpha.ctx, "alice", password="correct horse")
     await set_user(alpha, "alice", cooling_off="0")
@@ -95,3 +99,53 @@ async def followed_by_fake_mastodon(network: Any, alpha: Any) -> tuple[Any, Any]
     await settle(alpha)
     masto.received.clear()
     return masto, mary
+
+
+async def received(instance, kind: str = "Create") -> list[dict]:
+    async with instance.ctx.db.sessions() as s:
+        rows = (
+            await s.execute(
+                select(InboundActivity)
+                .where(InboundActivity.activity_type == kind)
+                .order_by(InboundActivity.id)
+            )
+        ).scalars()
+        return [json.loads(r.body) for r in rows]
+
+
+INBOX = "https://alpha.test/users/alice/inbox"
+
+
+def follow_body(actor: str = "https://beta.test/users/bob", n: int = 1) -> dict[str, Any]:
+    return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{actor}#follows/{n}",
+        "type": "Follow",
+        "actor": actor,
+        "object": "https://alpha.test/users/alice",
+    }
+
+
+async def post(
+    alpha, bob, body: bytes, *, now=None, tamper=None, url: str = INBOX, sign: bool = True
+) -> httpx.Response:
+    headers = {"Content-Type": "application/activity+json"}
+    if sign:
+        headers = sign_request(
+            "POST",
+            url,
+            headers,
+            body,
+            key_id=urls.key_id(bob.actor.uri),
+            private_key_pem=bob.private_key_pem,
+            now=now or alpha.ctx.clock.now(),
+        )
+    if tamper:
+        headers, body = tamper(headers, body)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=alpha.app)) as client:
+        return await client.post(url, content=body, headers=headers)
+
+
+async def stored(alpha) -> int:
+    async with alpha.ctx.db.sessions() as s:
+        return int((await s.execute(select(func.count(InboundActivity.id)))).scalar_one())

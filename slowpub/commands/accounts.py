@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from slowpub import urls
-from slowpub.accounts import check_password, create_user, list_users, require_user
 from slowpub.commands.common import CommandError, emit, open_context
 from slowpub.config import Settings
 from slowpub.context import Context, build_context
-from slowpub.db import create_database
-from slowpub.instance_actor import ensure_instance_key
-from slowpub.migrate import upgrade
-from slowpub.user_settings import apply_setting, describe_user
+from slowpub.social.accounts import check_password, create_user, list_users, require_user
+from slowpub.social.instance_actor import ensure_instance_key
+from slowpub.social.settings import apply_setting, describe_user
+from slowpub.storage.engine import create_database
+from slowpub.storage.migrate import upgrade
 
 
 async def init_database(settings: Settings) -> None:

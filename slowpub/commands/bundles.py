@@ -12,14 +12,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from slowpub import bundle_view
-from slowpub.accounts import require_user
-from slowpub.bundles import seal_now
+from slowpub.bundles import view as bundle_view
+from slowpub.bundles.mail import bundle_title, render_html
+from slowpub.bundles.sealing import seal_now
 from slowpub.commands.common import CommandError, emit
 from slowpub.context import Context
-from slowpub.mail import bundle_title, render_html
-from slowpub.models import Bundle
-from slowpub.queue_views import iso
+from slowpub.outbound.queue_views import iso
+from slowpub.social.accounts import require_user
+from slowpub.storage.models import Bundle
 
 
 async def _bundle_for(ctx: Context, name: str, bundle_id: int | None) -> tuple[Any, Any, Any]:

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from slowpub.config import Settings
 from slowpub.context import Context, build_context
-from slowpub.migrate import pending_revisions
-from slowpub.models import Actor
+from slowpub.storage.migrate import pending_revisions
+from slowpub.storage.models import Actor
 
 
 class CommandError(Exception):

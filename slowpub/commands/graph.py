@@ -9,7 +9,7 @@ import argparse
 
 from slowpub.commands.common import CommandError, emit
 from slowpub.context import Context
-from slowpub.follows import decide_request, follow, list_follows, unfollow
+from slowpub.social.follows import decide_request, follow, list_follows, unfollow
 
 
 async def cmd_follow(args: argparse.Namespace, ctx: Context) -> None:

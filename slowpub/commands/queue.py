@@ -11,7 +11,7 @@ from typing import Any
 
 from slowpub.commands.common import emit
 from slowpub.context import Context
-from slowpub.posting import (
+from slowpub.outbound.posting import (
     Draft,
     cancel_item,
     create_post,
@@ -20,7 +20,7 @@ from slowpub.posting import (
     react,
     release_now,
 )
-from slowpub.queue_views import first_line, item_view, list_deliveries, list_queue
+from slowpub.outbound.queue_views import first_line, item_view, list_deliveries, list_queue
 
 
 def _item_line(data: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from slowpub import __version__
 from slowpub.config import Settings
-from slowpub.models import Actor, Post, QueueItem, RemotePost, User
+from slowpub.storage.models import Actor, Post, QueueItem, RemotePost, User
 
 MASTODON_VERSION = f"4.3.0 (compatible; slowpub {__version__})"
 EMPTY = datetime(1970, 1, 1)
@@ -320,7 +320,7 @@ def instance_v1(settings: Settings, contact: dict[str, Any] | None) -> dict[str,
 
 
 def _configuration() -> dict[str, Any]:
-    from slowpub.text import MAX_LENGTH
+    from slowpub.outbound.text import MAX_LENGTH
 
     return {
         "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 0},

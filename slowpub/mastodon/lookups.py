@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from slowpub.models import Actor, InboundItem, Post, QueueItem, RemotePost, User
+from slowpub.storage.models import Actor, InboundItem, Post, QueueItem, RemotePost, User
 
 
 @dataclass

@@ -12,10 +12,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from federation.vocab import wants_ap
-from slowpub import documents, urls
-from slowpub.accounts import get_user, list_users
-from slowpub.instance_actor import ensure_instance_key
-from slowpub.models import Actor, Follow, User
+from slowpub import urls
+from slowpub.social import documents
+from slowpub.social.accounts import get_user, list_users
+from slowpub.social.instance_actor import ensure_instance_key
+from slowpub.storage.models import Actor, Follow, User
 from slowpub.web.responses import activity_json, ctx_of, json_error, page
 
 PAGE_SIZE = 20

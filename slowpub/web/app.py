@@ -16,17 +16,17 @@ from starlette.types import Receive, Scope, Send
 
 from federation.vocab import wants_ap
 from slowpub.context import Context
-from slowpub.instance_actor import ensure_instance_key
+from slowpub.social.instance_actor import ensure_instance_key
 from slowpub.web import (
     actors,
     client_api,
     inbox,
-    oauth_routes,
     reading,
     sessions,
     statuses,
     wellknown,
 )
+from slowpub.web.oauth.routes import routes as oauth_routes
 from slowpub.web.responses import json_error, page
 from slowpub.workers import run_workers
 
@@ -86,7 +86,7 @@ def create_app(ctx: Context, *, workers: bool = False, owns_context: bool = Fals
             *statuses.routes,
             *sessions.routes,
             *reading.routes,
-            *oauth_routes.routes,
+            *oauth_routes,
             *client_api.routes,
             *actors.routes,
         ],

@@ -25,12 +25,11 @@ from federation.fetch import signed_get
 from federation.objects import addressed_to
 from federation.vocab import AS_CONTEXT, PUBLIC, PUBLIC_ALIASES, as_list, id_of, is_ap_content_type
 from slowpub import urls
-from slowpub.accounts import AccountError
-from slowpub.follows import FollowError, decide_request, follow, unfollow
+from slowpub.auth.access import require_auth
+from slowpub.inbound.remote_actors import ActorError
+from slowpub.inbound.sanitize import html_to_text
 from slowpub.mastodon.entities import iso
-from slowpub.models import Actor, Bundle, InboundItem, Post, QueueItem, RemotePost, User
-from slowpub.oauth import require_auth
-from slowpub.posting import (
+from slowpub.outbound.posting import (
     Draft,
     PostingError,
     create_post,
@@ -38,8 +37,9 @@ from slowpub.posting import (
     edit_item,
     react,
 )
-from slowpub.remote_actors import ActorError
-from slowpub.sanitize import html_to_text
+from slowpub.social.accounts import AccountError
+from slowpub.social.follows import FollowError, decide_request, follow, unfollow
+from slowpub.storage.models import Actor, Bundle, InboundItem, Post, QueueItem, RemotePost, User
 from slowpub.web.responses import activity_json, ctx_of
 
 OBJECT_TYPES = {"Note", "Article", "Page", "Question"}
@@ -119,7 +119,7 @@ async def _item_activity(request: Request, user: User, item_id: int) -> dict[str
         item = await session.get(QueueItem, item_id)
         post = await session.get(Post, item.post_id) if item and item.post_id else None
     assert item is not None
-    from slowpub import notes
+    from slowpub.outbound import notes
 
     if post is not None:
         activity = (
@@ -233,7 +233,7 @@ async def outbox_post(request: Request) -> Response:
             requester = id_of(obj.get("actor")) if isinstance(obj, dict) else None
             if requester is None and isinstance(obj, str):
                 async with ctx.db.sessions() as session:
-                    from slowpub.models import Follow
+                    from slowpub.storage.models import Follow
 
                     row = (
                         await session.execute(select(Follow).where(Follow.uri == obj))
@@ -255,7 +255,7 @@ async def outbox_post(request: Request) -> Response:
             target = id_of(obj)
             if not target:
                 raise _error(422, "Block needs an object")
-            from slowpub.blocks import block
+            from slowpub.social.blocks import block
 
             await block(ctx, user.username, target)
             answer = {

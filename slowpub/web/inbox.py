@@ -1,6 +1,6 @@
 """Inbox routes: the per-user inboxes, the shared inbox, the instance actor's.
 
-All three take the same path into :func:`slowpub.inbox.receive`; which inbox
+All three take the same path into :func:`slowpub.inbound.accept.receive`; which inbox
 was used does not matter, only who signed and what they sent.
 """
 
@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from slowpub.accounts import get_user
-from slowpub.inbox import MAX_BODY, InboxError, receive
+from slowpub.inbound.accept import MAX_BODY, InboxError, receive
+from slowpub.social.accounts import get_user
 from slowpub.web.responses import ctx_of, json_error
 
 

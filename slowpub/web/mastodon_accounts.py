@@ -15,15 +15,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from slowpub.accounts import AccountError
-from slowpub.follows import FollowError, decide_request, follow, unfollow
-from slowpub.intake import Skip, fetch_post, store_post
+from slowpub.auth.access import require_auth
+from slowpub.inbound.intake import Skip, fetch_post, store_post
+from slowpub.inbound.remote_actors import ActorError, resolve_account
 from slowpub.mastodon import entities
 from slowpub.mastodon.lookups import can_see, find_actor, find_status, find_status_by_uri, has_item
-from slowpub.models import Actor, Follow, Post, RemotePost, User
-from slowpub.oauth import require_auth
-from slowpub.remote_actors import ActorError, resolve_account
-from slowpub.user_settings import SettingError, apply_setting
+from slowpub.social.accounts import AccountError
+from slowpub.social.follows import FollowError, decide_request, follow, unfollow
+from slowpub.social.settings import SettingError, apply_setting
+from slowpub.storage.models import Actor, Follow, Post, RemotePost, User
 from slowpub.web.api_util import (
     api_json,
     as_list,

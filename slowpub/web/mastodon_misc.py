@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from slowpub.auth.access import require_auth
 from slowpub.mastodon import entities
-from slowpub.models import Actor
-from slowpub.oauth import require_auth
+from slowpub.storage.models import Actor
 from slowpub.web.api_util import api_json
 from slowpub.web.responses import ctx_of
 

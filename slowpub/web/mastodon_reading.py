@@ -16,10 +16,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from slowpub.auth.access import require_auth
 from slowpub.mastodon import entities
 from slowpub.mastodon.lookups import Found
-from slowpub.models import Actor, InboundItem, Marker, Post, QueueItem, RemotePost, User
-from slowpub.oauth import require_auth
+from slowpub.storage.models import Actor, InboundItem, Marker, Post, QueueItem, RemotePost, User
 from slowpub.web.api_util import api_json, as_list, int_param, limit_of, link_header, params
 from slowpub.web.mastodon_accounts import _page, newest_first
 from slowpub.web.mastodon_statuses import status_json

@@ -19,11 +19,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from slowpub.auth.access import require_auth
 from slowpub.mastodon import entities
 from slowpub.mastodon.lookups import Found, can_see, find_status, find_status_by_uri, has_item
-from slowpub.models import IdempotencyKey, Post, QueueItem, RemotePost, User
-from slowpub.oauth import require_auth
-from slowpub.posting import (
+from slowpub.outbound.posting import (
     Draft,
     PostingError,
     cancel_item,
@@ -32,6 +31,7 @@ from slowpub.posting import (
     edit_item,
     react,
 )
+from slowpub.storage.models import IdempotencyKey, Post, QueueItem, RemotePost, User
 from slowpub.web.api_util import api_json, not_found, params, unprocessable
 from slowpub.web.responses import ctx_of
 

@@ -9,10 +9,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from slowpub import bundle_view
-from slowpub.mail import bundle_title
-from slowpub.models import Bundle, User
-from slowpub.web.responses import ctx_of, page, templates
+from slowpub.bundles import view as bundle_view
+from slowpub.bundles.mail import bundle_title
+from slowpub.storage.models import Bundle, User
+from slowpub.templating import render
+from slowpub.web.responses import ctx_of, page
 from slowpub.web.sessions import csrf_token, current_user, login_redirect
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -95,7 +96,7 @@ async def feed(request: Request) -> Response:
         ET.SubElement(entry, "updated").text = bundle.sealed_at.isoformat()
         ET.SubElement(entry, "link", href=ctx.settings.url(f"/bundles/{bundle.id}"))
         content = ET.SubElement(entry, "content", type="html")
-        content.text = templates.get_template("_bundle.html").render(view=view)
+        content.text = render("_bundle.html", view=view)
     body = ET.tostring(root, encoding="unicode", xml_declaration=True)
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -13,8 +12,9 @@ from starlette.templating import Jinja2Templates
 from federation.vocab import AP_CONTENT_TYPE
 from slowpub import __version__
 from slowpub.context import Context
+from slowpub.templating import environment
 
-templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
+templates = Jinja2Templates(env=environment)
 
 
 def ctx_of(request: Request) -> Context:

@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from slowpub.accounts import check_password, get_user
-from slowpub.models import User
+from slowpub.social.accounts import check_password, get_user
+from slowpub.storage.models import User
 from slowpub.web.responses import ctx_of, page
 
 

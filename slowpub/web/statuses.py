@@ -14,9 +14,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from federation.vocab import wants_ap
-from slowpub import notes, urls
-from slowpub.accounts import get_user
-from slowpub.models import Post, QueueItem, User
+from slowpub import urls
+from slowpub.outbound import notes
+from slowpub.social.accounts import get_user
+from slowpub.storage.models import Post, QueueItem, User
 from slowpub.web.responses import activity_json, ctx_of, json_error
 
 PAGE_SIZE = 20
@@ -63,7 +64,7 @@ async def outbox_route(request: Request) -> Response:
     ctx = ctx_of(request)
     owner = False
     if request.headers.get("authorization"):
-        from slowpub.oauth import require_auth
+        from slowpub.auth.access import require_auth
 
         token = await require_auth(request, "read")
         owner = (

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from federation import nodeinfo, webfinger
 from federation.errors import WebFingerError
 from slowpub import __version__, urls
-from slowpub.accounts import count_users, get_user
+from slowpub.social.accounts import count_users, get_user
 from slowpub.web.responses import ctx_of, json_error
 
 CORS = {"Access-Control-Allow-Origin": "*"}

@@ -22,11 +22,12 @@ from _bundle_setup import USERNAME, settings_for  # noqa: E402
 from sqlalchemy import delete, insert, select, update  # noqa: E402
 from sqlalchemy.orm import aliased  # noqa: E402
 
-from slowpub import __version__, bundle_view  # noqa: E402
-from slowpub.bundles import seal_now  # noqa: E402
+from slowpub import __version__  # noqa: E402
+from slowpub.bundles import view as bundle_view  # noqa: E402
+from slowpub.bundles.mail import bundle_title  # noqa: E402
+from slowpub.bundles.sealing import seal_now  # noqa: E402
 from slowpub.context import Context, build_context  # noqa: E402
-from slowpub.mail import bundle_title  # noqa: E402
-from slowpub.models import Actor, Bundle, InboundItem, Post, RemotePost, User  # noqa: E402
+from slowpub.storage.models import Actor, Bundle, InboundItem, Post, RemotePost, User  # noqa: E402
 from slowpub.web.responses import templates  # noqa: E402
 
 

@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from federation.keys import generate_private_key_pem, public_key_pem
-from slowpub.accounts import create_user
 from slowpub.config import Settings
 from slowpub.context import Context, build_context
-from slowpub.migrate import upgrade
-from slowpub.models import Actor, InboundItem, Post, RemotePost, User
+from slowpub.social.accounts import create_user
+from slowpub.storage.migrate import upgrade
+from slowpub.storage.models import Actor, InboundItem, Post, RemotePost, User
 
 BASE_URL = "http://127.0.0.1:8000"
 USERNAME = "alice"
@@ -72,7 +72,7 @@ def actor_raw(uri: str, host: str, i: int, pem: str) -> dict[str, Any]:
 
 
 def content_html(rng: random.Random, n: int, host: str) -> str:
-    """About 500 characters of what slowpub.sanitize lets through."""
+    """About 500 characters of what slowpub.inbound.sanitize lets through."""
     words = " ".join(rng.choice(WORDS) for _ in range(55))
     return (
         f'<p>{words[:330]} <a href="https://{host}/tags/slow" class="mention hashtag" '

@@ -29,7 +29,7 @@ FAIL, 2 if deliveries were missing or rejected.
 
 Every request goes through slowpub's own delivery client, built as
 ``build_context`` builds it when no client factory is injected: the lean
-keep-alive pool (``slowpub.host_clients.delivery_pool``, private networks
+keep-alive pool (``slowpub.delivery.clients.delivery_pool``, private networks
 allowed); with ``--client httpx``, the per-host httpx clients of
 ``federation.netguard.make_http_client`` instead. Only the address dialled
 differs: the pool's resolver (or the httpx pool's network backend) gives
@@ -67,16 +67,16 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from federation.keys import load_private_key, public_key_pem
 from federation.netguard import make_http_client
 from slowpub import urls
-from slowpub.accounts import create_user
 from slowpub.config import Settings
 from slowpub.context import Context, build_context, user_agent
-from slowpub.db import create_database
-from slowpub.deliveries import deliver_due
-from slowpub.host_clients import delivery_pool
-from slowpub.migrate import upgrade
-from slowpub.models import Actor, Delivery, Follow, QueueItem, User
-from slowpub.posting import Draft, create_post
-from slowpub.release import release_due
+from slowpub.delivery.clients import delivery_pool
+from slowpub.delivery.sending import deliver_due
+from slowpub.outbound.posting import Draft, create_post
+from slowpub.outbound.release import release_due
+from slowpub.social.accounts import create_user
+from slowpub.storage.engine import create_database
+from slowpub.storage.migrate import upgrade
+from slowpub.storage.models import Actor, Delivery, Follow, QueueItem, User
 
 HERE = Path(__file__).resolve().parent
 GOAL_RATIO = 2.0

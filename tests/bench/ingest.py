@@ -222,8 +222,8 @@ def drop_database(base_url: str, name: str) -> None:
 async def count_rows(url: str, prefix: str) -> dict[str, int]:
     from sqlalchemy import func, select
 
-    from slowpub.db import create_database
-    from slowpub.models import InboundActivity
+    from slowpub.storage.engine import create_database
+    from slowpub.storage.models import InboundActivity
 
     db = create_database(url)
     try:

@@ -1,0 +1,275 @@
+"""Remote actors: fetching, validating and caching them, and finding their keys.
+
+Every signature check asks :func:`make_key_resolver` for the signer's key;
+every follow asks :func:`resolve_account`. Both end in :func:`fetch_actor`,
+which only ever trusts an actor document fetched from the actor's own id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from federation import webfinger
+from federation.errors import FederationError, KeyNotFoundError
+from federation.fetch import signed_get
+from federation.verify import KeyResolver, PublicKey
+from federation.vocab import as_list, host_of, id_of, same_origin
+from slowpub import urls
+from slowpub.context import Context
+from slowpub.social.instance_actor import signing_identity
+from slowpub.storage.models import Actor
+
+ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
+CACHE_TTL = timedelta(days=1)
+KEY_REFETCH_COOLDOWN = timedelta(minutes=1)
+# Keys are re-read from the database after this long (another process may
+# have refetched a rotated key meanwhile).
+KEY_CACHE_TTL = timedelta(minutes=5)
+KEY_CACHE_SIZE = 20_000
+
+
+class ActorError(ValueError):
+    """An account that cannot be resolved or used; the message says why."""
+
+
+def is_local_uri(ctx: Context, uri: str) -> bool:
+    return uri.startswith(ctx.settings.base_url + "/")
+
+
+async def _get(ctx: Context, url: str) -> tuple[str, dict[str, Any]]:
+    key_id, private_pem = await signing_identity(ctx)
+    return await signed_get(
+        ctx.http,
+        url,
+        key_id=key_id,
+        private_key_pem=private_pem,
+        allow_private=ctx.settings.allow_private_networks,
+        now=ctx.clock.now(),
+    )
+
+
+def _public_key_of(doc: dict[str, Any], key_id: str | None = None) -> dict[str, Any] | None:
+    keys = [k for k in as_list(doc.get("publicKey")) if isinstance(k, dict)]
+    if key_id is not None:
+        keys = [k for k in keys if k.get("id") == key_id]
+    return keys[0] if keys else None
+
+
+def parse_actor(doc: dict[str, Any]) -> dict[str, Any]:
+    """The columns we keep for an actor document, or ActorError if it is not one."""
+    uri = doc.get("id")
+    if not isinstance(uri, str):
+        raise ActorError("actor document has no id")
+    if doc.get("type") not in ACTOR_TYPES:
+        raise ActorError(f"{uri} is a {doc.get('type')!r}, not an actor")
+    inbox = doc.get("inbox")
+    username = doc.get("preferredUsername")
+    if not isinstance(inbox, str) or not isinstance(username, str) or not username:
+        raise ActorError(f"{uri} has no inbox or preferredUsername")
+    if not same_origin(inbox, uri):
+        raise ActorError(f"{uri} names an inbox on another host")
+    key = _public_key_of(doc)
+    if key is not None and (
+        id_of(key.get("owner")) not in (None, uri)
+        or not isinstance(key.get("id"), str)
+        or not same_origin(key["id"], uri)
+    ):
+        # A key on another origin, or owned by someone else, could let this
+        # actor speak with another's key id; such an actor gets no key.
+        key = None
+    endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
+    shared = endpoints.get("sharedInbox")
+    return {
+        "uri": uri,
+        "actor_type": doc["type"],
+        "username": username,
+        "domain": host_of(uri),
+        "name": doc.get("name") if isinstance(doc.get("name"), str) else None,
+        "summary": doc.get("summary") if isinstance(doc.get("summary"), str) else None,
+        "url": id_of(as_list(doc.get("url"))[0]) if doc.get("url") else None,
+        "inbox": inbox,
+        "shared_inbox": shared if isinstance(shared, str) else None,
+        "outbox": doc.get("outbox") if isinstance(doc.get("outbox"), str) else None,
+        "followers_url": doc.get("followers") if isinstance(doc.get("followers"), str) else None,
+        "key_id": key.get("id") if key else None,
+        "public_key_pem": key.get("publicKeyPem") if key else None,
+        "manually_approves_followers": bool(doc.get("manuallyApprovesFollowers", False)),
+        "raw": json.dumps(doc),
+    }
+
+
+async def store_actor(ctx: Context, fields: dict[str, Any]) -> Actor:
+    now = ctx.clock.now()
+    for _ in range(3):
+        try:
+            async with ctx.db.transaction() as session:
+                actor = (
+                    await session.execute(select(Actor).where(Actor.uri == fields["uri"]))
+                ).scalar_one_or_none()
+                if actor is not None and actor.local:
+                    return actor
+                if actor is None:
+                    actor = Actor(local=False, created_at=now, **fields)
+                    session.add(actor)
+                else:
+                    for name, value in fields.items():
+                        setattr(actor, name, value)
+                actor.fetched_at = now
+            return actor
+        except IntegrityError:
+            # Another request stored the same actor first (PostgreSQL lets two
+            # transactions race to the unique uri); the next round updates it.
+            continue
+    raise ActorError(f"could not store actor {fields['uri']}")
+
+
+async def cached_actor(ctx: Context, uri: str) -> Actor | None:
+    async with ctx.db.sessions() as session:
+        return (await session.execute(select(Actor).where(Actor.uri == uri))).scalar_one_or_none()
+
+
+async def fetch_actor(ctx: Context, uri: str, *, refresh: bool = False) -> Actor:
+    """The actor at ``uri``, from the cache while it is fresh, else fetched."""
+    actor = await cached_actor(ctx, uri)
+    if actor is not None and actor.local:
+        return actor
+    if is_local_uri(ctx, uri):
+        raise ActorError(f"no local actor at {uri}")
+    fresh = (
+        actor is not None and actor.fetched_at and ctx.clock.now() - actor.fetched_at < CACHE_TTL
+    )
+    if actor is not None and fresh and not refresh:
+        return actor
+    try:
+        final_url, doc = await _get(ctx, uri)
+    except FederationError as exc:
+        raise ActorError(f"could not fetch {uri}: {exc}") from exc
+    fields = parse_actor(doc)
+    # A document is only trusted for the origin it was finally served from
+    # (redirects included): the CVE-2024-23832 rule.
+    if not same_origin(fields["uri"], final_url):
+        raise ActorError(f"{uri} served an actor of another host ({fields['uri']})")
+    return await store_actor(ctx, fields)
+
+
+async def resolve_account(ctx: Context, account: str) -> Actor:
+    """An actor from ``user@host``, ``@user@host``, ``acct:…`` or an actor URL."""
+    account = account.strip()
+    if account.startswith(("https://", "http://")):
+        name = urls.username_from_actor(ctx.settings, account)
+        if name is not None:  # our own actor or profile URL
+            account = name
+        else:
+            return await fetch_actor(ctx, account)
+    if "@" not in account.lstrip("@"):
+        account = f"{account.lstrip('@')}@{ctx.settings.host}"  # a bare name is a local user
+    try:
+        username, host = webfinger.parse_account(account)
+    except FederationError as exc:
+        raise ActorError(str(exc)) from exc
+    if host.lower() == ctx.settings.host:
+        actor = await cached_actor(ctx, urls.actor(ctx.settings, username.lower()))
+        if actor is None:
+            raise ActorError(f"no local user named {username!r}")
+        return actor
+    schemes = ("https", "http") if ctx.settings.allow_private_networks else ("https",)
+    try:
+        actor_url = await webfinger.lookup(
+            ctx.http,
+            f"{username}@{host}",
+            allow_private=ctx.settings.allow_private_networks,
+            schemes=schemes,
+        )
+    except FederationError as exc:
+        raise ActorError(f"could not find {username}@{host}: {exc}") from exc
+    return await fetch_actor(ctx, actor_url)
+
+
+def _key_from_actor(actor: Actor, key_id: str) -> PublicKey:
+    if actor.key_id != key_id or not actor.public_key_pem:
+        raise KeyNotFoundError(f"{actor.uri} does not publish key {key_id}")
+    return PublicKey(key_id=key_id, owner=actor.uri, pem=actor.public_key_pem)
+
+
+async def _fetch_key(ctx: Context, key_id: str) -> PublicKey:
+    """Fetch a key by its id and return it as published by its owner's actor document.
+
+    Mastodon's key ids are ``<actor>#main-key`` (the URL is the actor);
+    GoToSocial's are ``<actor>/main-key``, which serves a stub with only the
+    key, so its owner is then fetched in full. Either way the key counts only
+    if the owner's own document lists it.
+    """
+    try:
+        final_url, doc = await _get(ctx, key_id.split("#", 1)[0])
+        if isinstance(doc.get("id"), str) and not same_origin(doc["id"], final_url):
+            raise KeyNotFoundError(f"key {key_id} was served from another host")
+        if doc.get("type") in ACTOR_TYPES and isinstance(doc.get("inbox"), str):
+            fields = parse_actor(doc)
+            actor = await store_actor(ctx, fields)
+        else:
+            key = _public_key_of(doc, key_id) or (doc if "publicKeyPem" in doc else None)
+            owner = id_of(key.get("owner")) if key else None
+            owner = owner or (doc.get("id") if "publicKey" in doc else None)
+            if not isinstance(owner, str) or not same_origin(owner, key_id):
+                raise KeyNotFoundError(f"key {key_id} has no owner on its own host")
+            actor = await fetch_actor(ctx, owner, refresh=True)
+    except (FederationError, ActorError) as exc:
+        if isinstance(exc, KeyNotFoundError):
+            raise
+        raise KeyNotFoundError(f"could not fetch key {key_id}: {exc}") from exc
+    return _key_from_actor(actor, key_id)
+
+
+async def _stored_key(ctx: Context, key_id: str) -> PublicKey:
+    """A remote key from the actors we know, else fetched."""
+    async with ctx.db.sessions() as session:
+        query = select(Actor).where(Actor.key_id == key_id, Actor.local.is_(False))
+        actor = (await session.execute(query)).scalars().first()
+    if actor is not None and actor.public_key_pem:
+        return _key_from_actor(actor, key_id)
+    return await _fetch_key(ctx, key_id)
+
+
+def make_key_resolver(ctx: Context) -> KeyResolver:
+    async def resolve(key_id: str, refresh: bool) -> PublicKey:
+        if is_local_uri(ctx, key_id):
+            async with ctx.db.sessions() as session:
+                query = select(Actor).where(Actor.key_id == key_id, Actor.local.is_(True))
+                actor = (await session.execute(query)).scalars().first()
+            if actor is None:
+                raise KeyNotFoundError(f"no local key {key_id}")
+            return _key_from_actor(actor, key_id)
+        now = ctx.clock.now()
+        if not refresh:
+            cached = ctx.key_cache.get(key_id)
+            if cached is not None and now - cached[0] < KEY_CACHE_TTL:
+                return cached[1]
+            # One lookup per key at a time: a burst from a new server must
+            # not fetch the same actor twenty times over.
+            pending = ctx.key_lookups.get(key_id)
+            if pending is None:
+                pending = asyncio.ensure_future(_stored_key(ctx, key_id))
+                ctx.key_lookups[key_id] = pending
+                pending.add_done_callback(lambda _: ctx.key_lookups.pop(key_id, None))
+            key = await asyncio.shield(pending)
+            if len(ctx.key_cache) > KEY_CACHE_SIZE:
+                ctx.key_cache.clear()  # crude, but bounded; refilled from the database
+            ctx.key_cache[key_id] = (now, key)
+            return key
+        host = host_of(key_id)
+        last = ctx.key_refetches.get(host)
+        if last is not None and now - last < KEY_REFETCH_COOLDOWN:
+            raise KeyNotFoundError(f"key {key_id} was refetched moments ago; not again yet")
+        ctx.key_refetches[host] = now
+        ctx.key_cache.pop(key_id, None)
+        key = await _fetch_key(ctx, key_id)
+        ctx.key_cache[key_id] = (now, key)
+        return key
+
+    return resolve
