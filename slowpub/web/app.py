@@ -17,15 +17,8 @@ from starlette.types import Receive, Scope, Send
 from federation.vocab import wants_ap
 from slowpub.context import Context
 from slowpub.social.instance_actor import ensure_instance_key
-from slowpub.web import (
-    actors,
-    client_api,
-    inbox,
-    reading,
-    sessions,
-    statuses,
-    wellknown,
-)
+from slowpub.web import client_api, reading, sessions
+from slowpub.web.federation import actors, inbox, statuses, wellknown
 from slowpub.web.oauth.routes import routes as oauth_routes
 from slowpub.web.responses import json_error, page
 from slowpub.workers import run_workers

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from slowpub.web import c2s, mastodon_accounts, mastodon_misc, mastodon_reading, mastodon_statuses
+from slowpub.web.c2s import routes as c2s_routes
+from slowpub.web.mastodon import accounts, misc, reactions, scheduled, statuses, timelines
 
 routes: list[BaseRoute] = [
-    *mastodon_misc.routes,
-    *mastodon_statuses.routes,
-    *mastodon_accounts.routes,
-    *mastodon_reading.routes,
-    *c2s.routes,
+    *misc.routes,
+    *statuses.routes,
+    *reactions.routes,
+    *scheduled.routes,
+    *accounts.routes,
+    *timelines.routes,
+    *c2s_routes,
 ]

@@ -31,7 +31,7 @@ BASE_MODULES = {
 }
 DOMAIN_PACKAGES = {"outbound", "delivery", "inbound", "bundles", "auth", "social"}
 DOMAIN_MODULES = {"slowpub.context", "slowpub.workers"}
-FACE_PACKAGES = {"web", "mastodon", "commands", "cli"}
+FACE_PACKAGES = {"web", "commands", "cli"}
 
 
 def layer_of(module: str) -> int | None:

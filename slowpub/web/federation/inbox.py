@@ -52,7 +52,7 @@ async def inbox_post(request: Request) -> Response:
 
 async def inbox_get(request: Request) -> Response:
     """GET is the owner's C2S view of the inbox: their daily bundles."""
-    from slowpub.web.c2s import inbox_get as bundles
+    from slowpub.web.c2s.inbox import inbox_get as bundles
 
     return await bundles(request)
 

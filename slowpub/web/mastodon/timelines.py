@@ -17,12 +17,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from slowpub.auth.access import require_auth
-from slowpub.mastodon import entities
-from slowpub.mastodon.lookups import Found
 from slowpub.storage.models import Actor, InboundItem, Marker, Post, QueueItem, RemotePost, User
 from slowpub.web.api_util import api_json, as_list, int_param, limit_of, link_header, params
-from slowpub.web.mastodon_accounts import _page, newest_first
-from slowpub.web.mastodon_statuses import status_json
+from slowpub.web.mastodon import entities
+from slowpub.web.mastodon.accounts import _page, newest_first
+from slowpub.web.mastodon.lookups import Found
+from slowpub.web.mastodon.statuses import status_json
 from slowpub.web.responses import ctx_of
 
 TIMELINE_KINDS = ("post", "reply", "mention", "boost")

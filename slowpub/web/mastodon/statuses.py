@@ -20,8 +20,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from slowpub.auth.access import require_auth
-from slowpub.mastodon import entities
-from slowpub.mastodon.lookups import Found, can_see, find_status, find_status_by_uri, has_item
 from slowpub.outbound.posting import (
     Draft,
     PostingError,
@@ -29,10 +27,11 @@ from slowpub.outbound.posting import (
     create_post,
     delete_item,
     edit_item,
-    react,
 )
 from slowpub.storage.models import IdempotencyKey, Post, QueueItem, RemotePost, User
 from slowpub.web.api_util import api_json, not_found, params, unprocessable
+from slowpub.web.mastodon import entities
+from slowpub.web.mastodon.lookups import Found, can_see, find_status, find_status_by_uri, has_item
 from slowpub.web.responses import ctx_of
 
 VISIBILITY_IN = {
@@ -43,7 +42,7 @@ VISIBILITY_IN = {
 }
 
 
-def _parse_time(value: Any) -> datetime | None:
+def parse_time(value: Any) -> datetime | None:
     if value in (None, ""):
         return None
     try:
@@ -101,7 +100,7 @@ async def status_json(request: Request, found: Found, viewer: User | None) -> di
     return data
 
 
-async def _load(request: Request, viewer: User | None) -> Found:
+async def load_status(request: Request, viewer: User | None) -> Found:
     async with ctx_of(request).db.sessions() as session:
         found = await find_status(session, request.path_params["id"])
         if found is None:
@@ -112,7 +111,7 @@ async def _load(request: Request, viewer: User | None) -> Found:
     return found
 
 
-def _posting_error(exc: PostingError) -> HTTPException:
+def posting_error(exc: PostingError) -> HTTPException:
     return unprocessable(str(exc))
 
 
@@ -165,7 +164,7 @@ async def _create_once(
         if parent is None or not visible:
             raise not_found()
         in_reply_to = parent.uri
-    scheduled = _parse_time(data.get("scheduled_at"))
+    scheduled = parse_time(data.get("scheduled_at"))
     draft = Draft(
         text=text,
         visibility=visibility,
@@ -176,7 +175,7 @@ async def _create_once(
     try:
         item = await create_post(ctx, token_user.username, draft)
     except PostingError as exc:
-        raise _posting_error(exc) from exc
+        raise posting_error(exc) from exc
     if key:
         try:
             async with ctx.db.transaction() as session:
@@ -197,7 +196,7 @@ async def _create_once(
             return await _answer_for_item(request, seen.queue_item_id, token_user)
     if scheduled is not None:
         # Mastodon answers a scheduled post with a ScheduledStatus.
-        return await _scheduled_answer(request, item.id)
+        return await scheduled_answer(request, item.id)
     return await _answer_for_item(request, item.id, token_user)
 
 
@@ -216,13 +215,13 @@ async def show_status(request: Request) -> Response:
     viewer = None
     if request.headers.get("authorization"):
         viewer = (await require_auth(request, "read:statuses", user_required=False)).user
-    found = await _load(request, viewer)
+    found = await load_status(request, viewer)
     return api_json(await status_json(request, found, viewer))
 
 
 async def delete_status(request: Request) -> Response:
     token = await require_auth(request, "write:statuses")
-    found = await _load(request, token.user)
+    found = await load_status(request, token.user)
     if found.local is None or found.item is None or found.author.id != token.user.id:  # type: ignore[union-attr]
         raise not_found()
     answer = await status_json(request, found, token.user)
@@ -230,13 +229,13 @@ async def delete_status(request: Request) -> Response:
     try:
         await delete_item(ctx_of(request), found.item.id)
     except PostingError as exc:
-        raise _posting_error(exc) from exc
+        raise posting_error(exc) from exc
     return api_json(answer)
 
 
 async def edit_status(request: Request) -> Response:
     token = await require_auth(request, "write:statuses")
-    found = await _load(request, token.user)
+    found = await load_status(request, token.user)
     if found.local is None or found.item is None or found.author.id != token.user.id:  # type: ignore[union-attr]
         raise not_found()
     data = await params(request)
@@ -251,8 +250,8 @@ async def edit_status(request: Request) -> Response:
             cw=str(data.get("spoiler_text") or ""),
         )
     except PostingError as exc:
-        raise _posting_error(exc) from exc
-    found = await _load(request, token.user)
+        raise posting_error(exc) from exc
+    found = await load_status(request, token.user)
     answer = await status_json(request, found, token.user)
     if item.kind == "update":
         answer["slowpub"]["pending_edit"] = {
@@ -265,7 +264,7 @@ async def edit_status(request: Request) -> Response:
 async def source(request: Request) -> Response:
     """What edit screens load: the plain text and content warning of your own post."""
     token = await require_auth(request, "read:statuses")
-    found = await _load(request, token.user)
+    found = await load_status(request, token.user)
     if found.local is None or found.author is None or found.author.id != token.user.id:  # type: ignore[union-attr]
         raise not_found()
     return api_json(
@@ -282,7 +281,7 @@ async def history(request: Request) -> Response:
     viewer = None
     if request.headers.get("authorization"):
         viewer = (await require_auth(request, "read:statuses", user_required=False)).user
-    status = await status_json(request, await _load(request, viewer), viewer)
+    status = await status_json(request, await load_status(request, viewer), viewer)
     return api_json(
         [
             {
@@ -303,7 +302,7 @@ async def context(request: Request) -> Response:
     viewer = None
     if request.headers.get("authorization"):
         viewer = (await require_auth(request, "read:statuses", user_required=False)).user
-    found = await _load(request, viewer)
+    found = await load_status(request, viewer)
     ancestors: list[dict[str, Any]] = []
     descendants: list[dict[str, Any]] = []
     async with ctx_of(request).db.sessions() as session:
@@ -347,119 +346,13 @@ async def context(request: Request) -> Response:
     )
 
 
-async def _react(request: Request, kind: str, undo: bool) -> Response:
-    scope = "write:favourites" if kind == "like" else "write:statuses"
-    token = await require_auth(request, scope)
-    assert token.user is not None
-    ctx = ctx_of(request)
-    found = await _load(request, token.user)
-    if undo:
-        async with ctx.db.sessions() as session:
-            query = select(QueueItem).where(
-                QueueItem.user_id == token.user.id,
-                QueueItem.kind == kind,
-                QueueItem.object_uri == found.uri,
-                QueueItem.state.in_(("cooling", "released")),
-            )
-            existing = (await session.execute(query)).scalar_one_or_none()
-        if existing is not None:
-            try:
-                await delete_item(ctx, existing.id)
-            except PostingError as exc:
-                raise _posting_error(exc) from exc
-    else:
-        try:
-            await react(
-                ctx, token.user.username, "announce" if kind == "announce" else "like", found.uri
-            )
-        except PostingError as exc:
-            raise _posting_error(exc) from exc
-    return api_json(await status_json(request, await _load(request, token.user), token.user))
-
-
-async def favourite(request: Request) -> Response:
-    return await _react(request, "like", undo=False)
-
-
-async def unfavourite(request: Request) -> Response:
-    return await _react(request, "like", undo=True)
-
-
-async def reblog(request: Request) -> Response:
-    return await _react(request, "announce", undo=False)
-
-
-async def unreblog(request: Request) -> Response:
-    return await _react(request, "announce", undo=True)
-
-
-# --- scheduled statuses: the cooling queue -------------------------------------------
-
-
-async def _scheduled_answer(request: Request, item_id: int) -> Response:
+async def scheduled_answer(request: Request, item_id: int) -> Response:
     async with ctx_of(request).db.sessions() as session:
         item = await session.get(QueueItem, item_id)
         post = await session.get(Post, item.post_id) if item and item.post_id else None
     if item is None or post is None:
         raise not_found()
     return api_json(entities.scheduled_status(post, item))
-
-
-async def list_scheduled(request: Request) -> Response:
-    token = await require_auth(request, "read:statuses")
-    assert token.user is not None
-    async with ctx_of(request).db.sessions() as session:
-        query = (
-            select(QueueItem, Post)
-            .join(Post, Post.id == QueueItem.post_id)
-            .where(QueueItem.user_id == token.user.id, QueueItem.state == "cooling")
-            .order_by(QueueItem.release_at, QueueItem.id)
-        )
-        rows = (await session.execute(query)).all()
-    return api_json([entities.scheduled_status(post, item) for item, post in rows])
-
-
-async def _own_item(request: Request, scope: str) -> tuple[Any, QueueItem]:
-    token = await require_auth(request, scope)
-    raw = request.path_params["id"]
-    async with ctx_of(request).db.sessions() as session:
-        item = await session.get(QueueItem, int(raw)) if raw.isdigit() else None
-    if (
-        item is None
-        or item.user_id != token.user.id
-        or item.state != "cooling"
-        or item.post_id is None
-    ):  # type: ignore[union-attr]
-        raise not_found()
-    return token, item
-
-
-async def show_scheduled(request: Request) -> Response:
-    _, item = await _own_item(request, "read:statuses")
-    return await _scheduled_answer(request, item.id)
-
-
-async def move_scheduled(request: Request) -> Response:
-    _, item = await _own_item(request, "write:statuses")
-    data = await params(request)
-    moment = _parse_time(data.get("scheduled_at"))
-    if moment is None:
-        raise unprocessable("scheduled_at is required")
-    ctx = ctx_of(request)
-    async with ctx.db.transaction() as session:
-        stored = await session.get(QueueItem, item.id)
-        if stored is None or stored.state != "cooling":
-            raise not_found()
-        stored.release_at = max(moment, ctx.clock.now())
-        stored.not_before = stored.release_at  # an edit must not undo the move
-    ctx.wakeups.release.set()
-    return await _scheduled_answer(request, item.id)
-
-
-async def cancel_scheduled(request: Request) -> Response:
-    _, item = await _own_item(request, "write:statuses")
-    await cancel_item(ctx_of(request), item.id)
-    return api_json({})
 
 
 routes = [
@@ -470,12 +363,4 @@ routes = [
     Route("/api/v1/statuses/{id}/context", context, methods=["GET"]),
     Route("/api/v1/statuses/{id}/source", source, methods=["GET"]),
     Route("/api/v1/statuses/{id}/history", history, methods=["GET"]),
-    Route("/api/v1/statuses/{id}/favourite", favourite, methods=["POST"]),
-    Route("/api/v1/statuses/{id}/unfavourite", unfavourite, methods=["POST"]),
-    Route("/api/v1/statuses/{id}/reblog", reblog, methods=["POST"]),
-    Route("/api/v1/statuses/{id}/unreblog", unreblog, methods=["POST"]),
-    Route("/api/v1/scheduled_statuses", list_scheduled, methods=["GET"]),
-    Route("/api/v1/scheduled_statuses/{id}", show_scheduled, methods=["GET"]),
-    Route("/api/v1/scheduled_statuses/{id}", move_scheduled, methods=["PUT"]),
-    Route("/api/v1/scheduled_statuses/{id}", cancel_scheduled, methods=["DELETE"]),
 ]

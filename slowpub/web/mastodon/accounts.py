@@ -18,8 +18,6 @@ from starlette.routing import Route
 from slowpub.auth.access import require_auth
 from slowpub.inbound.intake import Skip, fetch_post, store_post
 from slowpub.inbound.remote_actors import ActorError, resolve_account
-from slowpub.mastodon import entities
-from slowpub.mastodon.lookups import can_see, find_actor, find_status, find_status_by_uri, has_item
 from slowpub.social.accounts import AccountError
 from slowpub.social.follows import FollowError, decide_request, follow, unfollow
 from slowpub.social.settings import SettingError, apply_setting
@@ -35,7 +33,15 @@ from slowpub.web.api_util import (
     truthy,
     unprocessable,
 )
-from slowpub.web.mastodon_statuses import status_json
+from slowpub.web.mastodon import entities
+from slowpub.web.mastodon.lookups import (
+    can_see,
+    find_actor,
+    find_status,
+    find_status_by_uri,
+    has_item,
+)
+from slowpub.web.mastodon.statuses import status_json
 from slowpub.web.responses import ctx_of
 
 

@@ -15,9 +15,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from slowpub.auth.access import require_auth
-from slowpub.mastodon import entities
 from slowpub.storage.models import Actor
 from slowpub.web.api_util import api_json
+from slowpub.web.mastodon import entities
 from slowpub.web.responses import ctx_of
 
 # A 1x1 grey PNG: the avatar and header of every account (no media yet).

@@ -1,34 +1,26 @@
-"""ActivityPub client-to-server: the owner's outbox POST, inbox GET and proxyUrl.
+"""The owner's outbox POST: every C2S activity onto the domain services.
 
 Every activity is translated onto the same posting service, queue and
 follow code as the other faces: a Create cools like any post (the answer
 carries the release time), an Update of a cooling post edits it, a Delete of
 a cooling post cancels it, and a Create with no recipients is a private
-note that never federates. The inbox is the daily bundle: items from sealed
-bundles only, each complete enough to show without another fetch.
+note that never federates.
 """
 
 from __future__ import annotations
 
-import html
 import json
 from typing import Any
 
 from sqlalchemy import select
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from federation.errors import FederationError
-from federation.fetch import signed_get
 from federation.objects import addressed_to
 from federation.vocab import AS_CONTEXT, PUBLIC, PUBLIC_ALIASES, as_list, id_of, is_ap_content_type
 from slowpub import urls
-from slowpub.auth.access import require_auth
 from slowpub.inbound.remote_actors import ActorError
 from slowpub.inbound.sanitize import html_to_text
-from slowpub.mastodon.entities import iso
 from slowpub.outbound.posting import (
     Draft,
     PostingError,
@@ -39,25 +31,13 @@ from slowpub.outbound.posting import (
 )
 from slowpub.social.accounts import AccountError
 from slowpub.social.follows import FollowError, decide_request, follow, unfollow
-from slowpub.storage.models import Actor, Bundle, InboundItem, Post, QueueItem, RemotePost, User
+from slowpub.storage.models import Actor, Post, QueueItem, User
+from slowpub.web.c2s.common import error, owner
+from slowpub.web.mastodon.entities import iso
 from slowpub.web.responses import activity_json, ctx_of
 
 OBJECT_TYPES = {"Note", "Article", "Page", "Question"}
-PAGE_SIZE = 50
 MAX_BODY = 256 * 1024
-
-
-def _error(status: int, reason: str) -> HTTPException:
-    return HTTPException(status, reason)
-
-
-async def _owner(request: Request, scope: str) -> User:
-    token = await require_auth(request, scope)
-    assert token.user is not None
-    if token.user.username != request.path_params["username"].lower():
-        box = "inbox" if request.url.path.endswith("/inbox") else "outbox"
-        raise _error(403, f"this {box} belongs to someone else")
-    return token.user
 
 
 def _text_of(obj: dict[str, Any]) -> str:
@@ -93,7 +73,7 @@ async def _post_by_uri(request: Request, user: User, uri: str | None) -> tuple[P
     async with ctx_of(request).db.sessions() as session:
         post = (await session.execute(select(Post).where(Post.uri == uri))).scalar_one_or_none()
         if post is None or post.user_id != user.id:
-            raise _error(404, f"no post of yours at {uri}")
+            raise error(404, f"no post of yours at {uri}")
         item = (
             await session.execute(
                 select(QueueItem).where(QueueItem.post_id == post.id, QueueItem.kind == "create")
@@ -142,22 +122,22 @@ async def _item_activity(request: Request, user: User, item_id: int) -> dict[str
 
 
 async def outbox_post(request: Request) -> Response:
-    user = await _owner(request, "write")
+    user = await owner(request, "write")
     ctx = ctx_of(request)
     content_type = request.headers.get("content-type", "")
     if not (
         is_ap_content_type(content_type) or content_type.split(";")[0].strip() == "application/json"
     ):
-        raise _error(415, "send application/activity+json, application/ld+json or application/json")
+        raise error(415, "send application/activity+json, application/ld+json or application/json")
     body = await request.body()
     if len(body) > MAX_BODY:
-        raise _error(413, "body too large")
+        raise error(413, "body too large")
     try:
         activity = json.loads(body)
     except ValueError as exc:
-        raise _error(400, "body is not JSON") from exc
+        raise error(400, "body is not JSON") from exc
     if not isinstance(activity, dict) or not isinstance(activity.get("type"), str):
-        raise _error(400, "not an ActivityStreams object: no type")
+        raise error(400, "not an ActivityStreams object: no type")
     kind = activity["type"]
     if kind in OBJECT_TYPES:
         activity = {
@@ -171,7 +151,7 @@ async def outbox_post(request: Request) -> Response:
     try:
         if kind == "Create":
             if not isinstance(obj, dict) or obj.get("type") not in OBJECT_TYPES:
-                raise _error(
+                raise error(
                     422,
                     f"Create needs an embedded object of type {', '.join(sorted(OBJECT_TYPES))}",
                 )
@@ -192,7 +172,7 @@ async def outbox_post(request: Request) -> Response:
             return _created(await _item_activity(request, user, item.id), None)
         if kind == "Update":
             if not isinstance(obj, dict):
-                raise _error(422, "Update needs the edited object embedded")
+                raise error(422, "Update needs the edited object embedded")
             _, item = await _post_by_uri(request, user, id_of(obj))
             edited = await edit_item(ctx, item.id, _text_of(obj), cw=obj.get("summary"))
             return _created(await _item_activity(request, user, edited.id), None)
@@ -210,13 +190,13 @@ async def outbox_post(request: Request) -> Response:
         if kind in ("Like", "Announce"):
             target = id_of(obj)
             if not target:
-                raise _error(422, f"{kind} needs an object")
+                raise error(422, f"{kind} needs an object")
             item = await react(ctx, user.username, kind.lower(), target)
             return _created(await _item_activity(request, user, item.id), None)
         if kind == "Follow":
             target = id_of(obj)
             if not target:
-                raise _error(422, "Follow needs an object")
+                raise error(422, "Follow needs an object")
             row = await follow(ctx, user.username, target)
             answer = {
                 "@context": AS_CONTEXT,
@@ -241,7 +221,7 @@ async def outbox_post(request: Request) -> Response:
                     if row is not None:
                         requester = (await session.get(Actor, row.follower_id)).uri  # type: ignore[union-attr]
             if requester is None:
-                raise _error(422, f"{kind} needs the Follow (or its id) as object")
+                raise error(422, f"{kind} needs the Follow (or its id) as object")
             await decide_request(ctx, user.username, requester, accept=kind == "Accept")
             answer = {
                 "@context": AS_CONTEXT,
@@ -254,7 +234,7 @@ async def outbox_post(request: Request) -> Response:
         if kind == "Block":
             target = id_of(obj)
             if not target:
-                raise _error(422, "Block needs an object")
+                raise error(422, "Block needs an object")
             from slowpub.social.blocks import block
 
             await block(ctx, user.username, target)
@@ -267,8 +247,8 @@ async def outbox_post(request: Request) -> Response:
             }
             return _created(answer, None)
     except (PostingError, FollowError, ActorError, AccountError) as exc:
-        raise _error(422, str(exc)) from exc
-    raise _error(422, f"{kind} activities are not supported in the outbox")
+        raise error(422, str(exc)) from exc
+    raise error(422, f"{kind} activities are not supported in the outbox")
 
 
 async def _undo(request: Request, user: User, obj: Any) -> Response:
@@ -303,7 +283,7 @@ async def _undo(request: Request, user: User, obj: Any) -> Response:
     elif inner_type == "Follow" or (isinstance(obj, dict) and obj.get("type") == "Follow"):
         await unfollow(ctx, user.username, id_of(obj.get("object")) or "")
     else:
-        raise _error(422, "nothing of yours to undo there")
+        raise error(422, "nothing of yours to undo there")
     answer = {
         "@context": AS_CONTEXT,
         "id": f"{user.actor.uri}#undo/{inner_id}",
@@ -312,155 +292,3 @@ async def _undo(request: Request, user: User, obj: Any) -> Response:
         "object": obj,
     }
     return _created(answer, None)
-
-
-def _actor_json(actor: Actor) -> dict[str, Any]:
-    return {
-        "id": actor.uri,
-        "type": actor.actor_type,
-        "name": actor.name or actor.username,
-        "preferredUsername": actor.username,
-        "url": actor.url or actor.uri,
-    }
-
-
-def _object_json(post: RemotePost) -> dict[str, Any]:
-    extra = json.loads(post.extra_json or "{}")
-    doc: dict[str, Any] = {
-        "id": post.uri,
-        "type": post.object_type,
-        "attributedTo": _actor_json(post.author),
-        "published": iso(post.published_at or post.received_at),
-        # AS2 summary is HTML; ours is plain text.
-        "summary": html.escape(post.summary) if post.summary else None,
-        "content": post.content_html,
-        "url": post.url or post.uri,
-        "inReplyTo": post.in_reply_to,
-    }
-    if post.name:
-        doc["name"] = html.escape(post.name)
-    if post.edited_at:
-        doc["updated"] = iso(post.edited_at)
-    if extra.get("attachments"):
-        doc["attachment"] = [
-            {
-                "type": "Document",
-                "url": a["url"],
-                "mediaType": a.get("type"),
-                "name": a.get("description"),
-            }
-            for a in extra["attachments"]
-        ]
-    return doc
-
-
-async def inbox_get(request: Request) -> Response:
-    """The owner's daily bundles as an OrderedCollection, newest bundle first."""
-    user = await _owner(request, "read")
-    ctx = ctx_of(request)
-    inbox = urls.inbox(ctx.settings, user.username)
-    page = request.query_params.get("page")
-    if page is None:
-        return activity_json(
-            {
-                "@context": AS_CONTEXT,
-                "id": inbox,
-                "type": "OrderedCollection",
-                "first": inbox + "?page=1",
-            }
-        )
-    if not page.isdigit() or int(page) < 1:
-        raise _error(400, "page must be a positive integer")
-    number = int(page)
-    async with ctx.db.sessions() as session:
-        query = (
-            select(InboundItem, Bundle, Actor, RemotePost)
-            .join(Bundle, Bundle.id == InboundItem.bundle_id)
-            .join(Actor, Actor.id == InboundItem.actor_id)
-            .outerjoin(RemotePost, RemotePost.id == InboundItem.remote_post_id)
-            .where(InboundItem.user_id == user.id)
-            .order_by(Bundle.sealed_at.desc(), InboundItem.id.desc())
-            .offset((number - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE + 1)
-        )
-        rows = (await session.execute(query)).all()
-        local_posts = {
-            p.id: p
-            for p in (
-                await session.execute(
-                    select(Post).where(
-                        Post.id.in_([i.local_post_id for i, *_ in rows if i.local_post_id])
-                    )
-                )
-            ).scalars()
-        }
-    items = []
-    for item, bundle, actor, remote in rows[:PAGE_SIZE]:
-        if remote is not None and item.kind != "boost":
-            entry = _object_json(remote)
-        else:
-            kind = {
-                "boost": "Announce",
-                "like": "Like",
-                "share": "Announce",
-                "follow": "Follow",
-                "follow_request": "Follow",
-                "move": "Move",
-            }.get(item.kind, "Activity")
-            entry = {
-                "id": item.activity_uri,
-                "type": kind,
-                "actor": _actor_json(actor),
-                "published": iso(item.created_at),
-            }
-            if remote is not None:
-                entry["object"] = _object_json(remote)
-            elif item.local_post_id in local_posts:
-                entry["object"] = local_posts[item.local_post_id].uri
-            else:
-                entry["object"] = user.actor.uri
-        entry["slowpub"] = {
-            "bundle": bundle.id,
-            "bundleDate": bundle.local_date,
-            "reason": item.kind,
-        }
-        items.append(entry)
-    doc: dict[str, Any] = {
-        "@context": AS_CONTEXT,
-        "id": f"{inbox}?page={number}",
-        "type": "OrderedCollectionPage",
-        "partOf": inbox,
-        "orderedItems": items,
-    }
-    if len(rows) > PAGE_SIZE:
-        doc["next"] = f"{inbox}?page={number + 1}"
-    return activity_json(doc)
-
-
-async def proxy(request: Request) -> Response:
-    """``proxyUrl``: fetch a remote object, signed as the user, under the network guard."""
-    token = await require_auth(request, "read")
-    assert token.user is not None
-    ctx = ctx_of(request)
-    form = await request.form()
-    target = form.get("id")
-    if not isinstance(target, str) or not target.startswith(("https://", "http://")):
-        raise _error(400, "POST a form field id=<URL of the object>")
-    try:
-        _, doc = await signed_get(
-            ctx.http,
-            target,
-            key_id=urls.key_id(token.user.actor.uri),
-            private_key_pem=token.user.private_key_pem,
-            allow_private=ctx.settings.allow_private_networks,
-            now=ctx.clock.now(),
-        )
-    except FederationError as exc:
-        raise _error(502, f"could not fetch {target}: {exc}") from exc
-    return activity_json(doc, vary=False)
-
-
-routes = [
-    Route("/users/{username}/outbox", outbox_post, methods=["POST"]),
-    Route("/api/proxy", proxy, methods=["POST"]),
-]
