@@ -111,6 +111,30 @@ def _secret_key(data_dir: Path, configured: str | None, create: bool) -> str:
     return key
 
 
+MIN_SECRET_LENGTH = 16
+
+
+def require_secret(settings: Settings) -> str:
+    """The secret that signs session cookies, or a one-line refusal.
+
+    Without it a server would sign sessions with a value anyone can guess, and
+    a forged session mints OAuth tokens: no command that serves or works on
+    behalf of users may start without a real one.
+    """
+    key = settings.secret_key
+    if not key:
+        raise ConfigError(
+            f"no secret key: run `slowpub init` (it writes {settings.data_dir / 'secret_key'})"
+            " or set SLOWPUB_SECRET_KEY"
+        )
+    if len(key) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            f"the secret key is too short ({len(key)} characters, at least {MIN_SECRET_LENGTH}):"
+            " `python3 -c 'import secrets; print(secrets.token_urlsafe(48))'` makes one"
+        )
+    return key
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, create_secret: bool = False) -> Settings:
     env = os.environ if env is None else env
     base_url = _normalise_base_url(env.get("SLOWPUB_BASE_URL") or DEFAULT_BASE_URL)

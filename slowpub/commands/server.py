@@ -17,7 +17,7 @@ from typing import Any
 
 from slowpub.commands.accounts import prepare_quickstart
 from slowpub.commands.common import open_context
-from slowpub.config import Settings
+from slowpub.config import Settings, require_secret
 from slowpub.context import build_context
 
 QUICKSTART_USER = "alice"
@@ -83,6 +83,7 @@ def serve(
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    require_secret(settings)
     serve(
         serving_settings(settings, args.host, args.port),
         args.host,
@@ -93,6 +94,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
     from slowpub.workers import run_workers
+
+    require_secret(settings)
 
     async def main() -> None:
         ctx = await open_context(settings)

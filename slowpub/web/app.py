@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from federation.vocab import wants_ap
+from slowpub.config import require_secret
 from slowpub.context import Context
 from slowpub.social.instance_actor import ensure_instance_key
 from slowpub.web import client_api, reading, sessions
@@ -86,7 +87,7 @@ def create_app(ctx: Context, *, workers: bool = False, owns_context: bool = Fals
         middleware=[
             Middleware(
                 PathSessionMiddleware,
-                secret_key=ctx.settings.secret_key or "unset",
+                secret_key=require_secret(ctx.settings),
                 session_cookie="slowpub_session",
                 same_site="lax",
                 https_only=ctx.settings.scheme == "https",

@@ -42,7 +42,7 @@ def settings_for(url: str, data_dir: Path) -> Settings:
         base_url=BASE_URL,
         data_dir=data_dir,
         database_url=url,
-        secret_key="bench",
+        secret_key="bench-secret-not-for-production",
         allow_private_networks=True,
     )
 

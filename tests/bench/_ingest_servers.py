@@ -137,7 +137,7 @@ def main() -> None:
             base_url=f"http://127.0.0.1:{args.port}",
             data_dir=Path("/nonexistent"),
             database_url="sqlite+aiosqlite:///:memory:",
-            secret_key="bench",
+            secret_key="bench-secret-not-for-production",
         )
         config = _uvicorn_config(bare_app(), settings, "127.0.0.1", args.port)
         uvicorn.Server(config).run()

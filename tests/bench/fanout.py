@@ -508,7 +508,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 base_url=BASE_URL,
                 data_dir=tmp,
                 database_url=url,
-                secret_key="bench-secret",
+                secret_key="bench-secret-not-for-production",
                 allow_private_networks=True,
             )
             db = create_database(url)

@@ -105,3 +105,34 @@ def test_usage_errors_are_one_line(cli) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["post", "alice"])
     assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_no_secret_no_server(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """Without a secret, sessions would be signed with a value anyone can guess."""
+    monkeypatch.setenv("SLOWPUB_DATA_DIR", str(tmp_path / "never-initialised"))
+    monkeypatch.delenv("SLOWPUB_SECRET_KEY", raising=False)
+    assert main([command, "--port", "1"] if command == "serve" else [command]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("slowpub: no secret key") and err.count("\n") == 1
+    monkeypatch.setenv("SLOWPUB_SECRET_KEY", "short")
+    assert main([command]) == 1
+    assert "too short" in capsys.readouterr().err
+
+
+async def test_the_app_refuses_an_empty_secret(tmp_path: Path) -> None:
+    """A second layer: whatever builds the app, it never signs with a guessable key."""
+    from slowpub.config import ConfigError, load_settings
+    from slowpub.context import build_context
+    from slowpub.web.app import create_app
+
+    settings = load_settings({"SLOWPUB_DATA_DIR": str(tmp_path)})
+    assert settings.secret_key == ""
+    ctx = build_context(settings)
+    try:
+        with pytest.raises(ConfigError, match="no secret key"):
+            create_app(ctx)
+    finally:
+        await ctx.close()

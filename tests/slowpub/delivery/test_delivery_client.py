@@ -120,7 +120,7 @@ async def make_ctx(network) -> AsyncIterator[Callable[..., Awaitable[Context]]]:
             base_url="https://alpha.test",
             data_dir=network.databases.tmp_path / name,
             database_url=await network.databases.new_url(name),
-            secret_key="test-secret",
+            secret_key="test-secret-delivery-client",
             allow_private_networks=allow_private,
         )
         db = create_database(settings.database_url)
