@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -12,6 +13,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from federation.vocab import wants_ap
@@ -22,7 +25,12 @@ from slowpub.web import client_api, reading, sessions
 from slowpub.web.federation import actors, inbox, statuses, wellknown
 from slowpub.web.oauth.routes import routes as oauth_routes
 from slowpub.web.responses import json_error, page
+from slowpub.web.security_headers import SecurityHeadersMiddleware
 from slowpub.workers import run_workers
+
+# Our own stylesheet (and, later, scripts and icons): same origin, so the CSP can
+# forbid every other source.
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -83,8 +91,10 @@ def create_app(ctx: Context, *, workers: bool = False, owns_context: bool = Fals
             *oauth_routes,
             *client_api.routes,
             *actors.routes,
+            Mount("/assets", StaticFiles(directory=ASSETS_DIR), name="assets"),
         ],
         middleware=[
+            Middleware(SecurityHeadersMiddleware),
             Middleware(
                 PathSessionMiddleware,
                 secret_key=require_secret(ctx.settings),
@@ -92,7 +102,7 @@ def create_app(ctx: Context, *, workers: bool = False, owns_context: bool = Fals
                 same_site="lax",
                 https_only=ctx.settings.scheme == "https",
                 max_age=30 * 24 * 3600,
-            )
+            ),
         ],
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,

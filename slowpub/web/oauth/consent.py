@@ -29,10 +29,15 @@ from slowpub.web.responses import ctx_of, page
 from slowpub.web.sessions import csrf_ok, csrf_token, current_user
 
 # The consent page must never be framed: a hidden frame could click Allow.
+# Its policy is the pages' one without form-action: the form's answer is a
+# redirect to the client, which browsers would check against form-action.
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "frame-ancestors 'none'",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self' https:; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
 }
 _SCOPE_LABELS = {
     "read": "read everything in your account",
