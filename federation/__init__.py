@@ -61,6 +61,7 @@ from federation.vocab import (
     is_ap_content_type,
     same_origin,
     wants_ap,
+    web_url,
 )
 from federation.webfinger import host_meta_xrd, jrd_for_actor, lookup, parse_account
 
@@ -125,4 +126,5 @@ __all__ = [
     "verify_request",
     "verify_rfc9421",
     "wants_ap",
+    "web_url",
 ]

@@ -19,7 +19,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from federation.errors import FederationError
-from federation.vocab import PUBLIC_ALIASES, as_list, id_of
+from federation.vocab import PUBLIC_ALIASES, as_list, id_of, web_url
 
 # The types the app shows; Document is shown as a file.
 OBJECT_TYPES: frozenset[str] = frozenset(
@@ -255,11 +255,11 @@ def _summary(doc: dict[str, Any]) -> str | None:
 
 def _link_href(value: Any) -> str | None:
     if isinstance(value, str):
-        return value
+        return web_url(value)
     if not isinstance(value, dict):
         return None
     href = value.get("href")
-    return href if isinstance(href, str) else _link_href(_first(value.get("url")))
+    return web_url(href) if isinstance(href, str) else _link_href(_first(value.get("url")))
 
 
 def _media_type(value: Any) -> str | None:
@@ -283,8 +283,8 @@ def _tags(value: Any, kind: str) -> list[dict[str, Any]]:
 def _mentions(value: Any) -> tuple[Mention, ...]:
     found: dict[str, Mention] = {}
     for tag in _tags(value, "Mention"):
-        href = tag.get("href")
-        if isinstance(href, str):
+        href = web_url(tag.get("href"))
+        if href is not None:
             found.setdefault(href, Mention(href=href, name=_text(tag.get("name"))))
     return tuple(found.values())
 
@@ -296,7 +296,7 @@ def _hashtags(value: Any) -> tuple[Hashtag, ...]:
         bare = (_text(tag.get("name")) or "").strip().lstrip("#")
         href = tag.get("href")
         if bare:
-            tag_href = href if isinstance(href, str) else None
+            tag_href = web_url(href)
             found.setdefault(bare.lower(), Hashtag(name=bare, href=tag_href))
     return tuple(found.values())
 
@@ -314,8 +314,8 @@ def _kind(media_type: str | None, as_type: Any) -> str:
 
 
 def _attachment(item: Any, description: str | None = None) -> Attachment | None:
-    if isinstance(item, str):
-        return Attachment(url=item, media_type=None, kind="link", description=description)
+    if isinstance(item, str):  # only http(s) links, as everywhere in this module
+        return Attachment(item, None, "link", description) if web_url(item) else None
     if not isinstance(item, dict) or item.get("type") == "PropertyValue":
         return None  # Mobilizon event metadata, profile fields: not media
     url = _link_href(item) if item.get("type") == "Link" else _link_href(_first(item.get("url")))

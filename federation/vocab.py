@@ -21,6 +21,29 @@ LD_CONTENT_TYPE = 'application/ld+json; profile="https://www.w3.org/ns/activitys
 AP_ACCEPT = f"{AP_CONTENT_TYPE}, {LD_CONTENT_TYPE}"
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_UNSAFE_IN_URL = frozenset(" \t\r\n\x00\"'<>\\`")
+
+
+def web_url(value: object) -> str | None:
+    """``value`` if it is an absolute http(s) URL with a host, else None.
+
+    Every link a remote document gives us (a profile, a post's page, media,
+    mention and hashtag targets) passes here before it is stored or shown: a
+    ``javascript:`` or ``data:`` URL in an ``href`` runs in the owner's
+    session. Quotes, brackets and control characters are refused too, so a
+    value can never leave the attribute it is written into.
+    """
+    if not isinstance(value, str) or len(value) > 4096:
+        return None
+    if any(ch in _UNSAFE_IN_URL or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    return value
 
 
 def parse_media_type(value: str) -> tuple[str, dict[str, str]]:

@@ -12,9 +12,23 @@ from typing import Any
 
 import jinja2
 
+from federation.vocab import web_url
+
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 environment = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True)
+
+
+def href(value: object) -> str:
+    """A link target for a template: http(s) only, whatever the data says.
+
+    The second layer behind intake, which already drops other schemes: a
+    ``javascript:`` URL that reached a template anyway becomes a dead link.
+    """
+    return web_url(value) or "#"
+
+
+environment.filters["href"] = href
 
 
 def render(name: str, **context: Any) -> str:

@@ -29,6 +29,7 @@ class FakeActor:
     key_style: str = "fragment"  # "fragment" (Mastodon) or "path" (GoToSocial)
     private_pem: str = field(default_factory=generate_private_key_pem)
     at: str | None = None  # an actor id of another shape (Lemmy /u/x, Misskey /users/9abc)
+    extra: dict[str, Any] = field(default_factory=dict)  # more fields for its document
 
     @property
     def uri(self) -> str:
@@ -60,6 +61,7 @@ class FakeActor:
             "followers": self.uri + "/followers",
             "endpoints": {"sharedInbox": f"https://{self.host}/inbox"},
             "publicKey": self.public_key(),
+            **self.extra,
         }
 
 
@@ -82,9 +84,13 @@ class FakeServer:
         )
 
     def add_actor(
-        self, username: str, key_style: str = "fragment", at: str | None = None
+        self,
+        username: str,
+        key_style: str = "fragment",
+        at: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> FakeActor:
-        actor = FakeActor(self.host, username, key_style, at=at)
+        actor = FakeActor(self.host, username, key_style, at=at, extra=extra or {})
         self.actors[username] = actor
         return actor
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import aliased, lazyload, load_only
 
+from federation.vocab import web_url
 from slowpub.inbound.sanitize import html_to_text
 from slowpub.storage.models import Actor, Bundle, InboundItem, Post, RemotePost, User
 
@@ -32,7 +33,9 @@ class Person:
 
     @classmethod
     def of(cls, actor: Actor) -> Person:
-        return cls(actor.name or actor.username, "@" + actor.handle, actor.url or actor.uri)
+        # Rows stored before links were checked on intake are checked again here.
+        url = web_url(actor.url) or actor.uri
+        return cls(actor.name or actor.username, "@" + actor.handle, url)
 
 
 @dataclass
@@ -186,7 +189,7 @@ def _excerpt(text: str, limit: int = 80) -> str:
 def _post_view(remote: RemotePost, author: Actor, kind: str) -> PostView:
     return PostView(
         uri=remote.uri,
-        url=remote.url or remote.uri,
+        url=web_url(remote.url) or remote.uri,
         author=Person.of(author),
         published=remote.published_at,
         edited=remote.edited_at,
@@ -196,8 +199,15 @@ def _post_view(remote: RemotePost, author: Actor, kind: str) -> PostView:
         kind=kind,
         in_reply_to=remote.in_reply_to,
         thread=remote.thread,
-        extra=json.loads(remote.extra_json or "{}"),
+        extra=_checked_extra(remote.extra_json),
     )
+
+
+def _checked_extra(raw: str | None) -> dict[str, Any]:
+    extra: dict[str, Any] = json.loads(raw or "{}")
+    if "attachments" in extra:
+        extra["attachments"] = [a for a in extra["attachments"] if web_url(a.get("url"))]
+    return extra
 
 
 def _threads(posts: list[PostView]) -> list[Thread]:

@@ -19,9 +19,10 @@ from federation import webfinger
 from federation.errors import FederationError, KeyNotFoundError
 from federation.fetch import signed_get
 from federation.verify import KeyResolver, PublicKey
-from federation.vocab import as_list, host_of, id_of, same_origin
+from federation.vocab import as_list, host_of, id_of, same_origin, web_url
 from slowpub import urls
 from slowpub.context import Context
+from slowpub.inbound.sanitize import sanitize_html
 from slowpub.social.instance_actor import signing_identity
 from slowpub.storage.models import Actor
 
@@ -91,8 +92,10 @@ def parse_actor(doc: dict[str, Any]) -> dict[str, Any]:
         "username": username,
         "domain": host_of(uri),
         "name": doc.get("name") if isinstance(doc.get("name"), str) else None,
-        "summary": doc.get("summary") if isinstance(doc.get("summary"), str) else None,
-        "url": id_of(as_list(doc.get("url"))[0]) if doc.get("url") else None,
+        # Remote HTML through the one sanitizer, links only if http(s): both
+        # end up in the owner's pages and in every client's profile view.
+        "summary": sanitize_html(doc["summary"]) if isinstance(doc.get("summary"), str) else None,
+        "url": web_url(id_of(as_list(doc.get("url"))[0])) if doc.get("url") else None,
         "inbox": inbox,
         "shared_inbox": shared if isinstance(shared, str) else None,
         "outbox": doc.get("outbox") if isinstance(doc.get("outbox"), str) else None,

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from federation.vocab import PUBLIC
+from federation.vocab import PUBLIC, web_url
 from slowpub.context import Context
 from slowpub.inbound.intake import Skip, fetch_post
 from slowpub.inbound.remote_actors import ActorError, resolve_account
@@ -85,7 +85,7 @@ async def _resolve_mentions(
             raise PostingError(f"cannot mention @{account}: {exc}") from exc
         resolved[ref] = ResolvedMention(
             uri=actor.uri,
-            profile_url=actor.url or actor.uri,
+            profile_url=web_url(actor.url) or actor.uri,
             username=actor.username,
             handle=actor.handle,
         )

@@ -142,3 +142,15 @@ def render(
         for p in paragraphs
     )
     return rendered, tags
+
+
+def plain_to_html(text: str) -> str:
+    """Plain text (a local profile's summary) as the HTML AS2 and Mastodon expect.
+
+    Everything is escaped: what a user typed is shown, never interpreted.
+    """
+    paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
+    return "".join(
+        "<p>" + "<br>".join(html.escape(line) for line in p.strip("\n").split("\n")) + "</p>"
+        for p in paragraphs
+    )

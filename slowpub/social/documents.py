@@ -12,6 +12,7 @@ from typing import Any
 from federation.vocab import AS_CONTEXT, SECURITY_CONTEXT
 from slowpub import __version__, urls
 from slowpub.config import Settings
+from slowpub.outbound.text import plain_to_html
 from slowpub.storage.models import Actor, User
 
 # The extension terms Mastodon reads on actors, mapped as Mastodon maps them.
@@ -40,7 +41,7 @@ def person(settings: Settings, user: User) -> dict[str, Any]:
         "type": "Person",
         "preferredUsername": user.username,
         "name": actor.name or user.username,
-        "summary": actor.summary or "",
+        "summary": plain_to_html(actor.summary or ""),
         "url": urls.profile(settings, user.username),
         "inbox": urls.inbox(settings, user.username),
         "outbox": urls.outbox(settings, user.username),

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from federation.vocab import AS_CONTEXT
+from federation.vocab import AS_CONTEXT, web_url
 from slowpub import urls
 from slowpub.storage.models import Actor, Bundle, InboundItem, Post, RemotePost
 from slowpub.web.c2s.common import error, owner
@@ -30,7 +30,7 @@ def _actor_json(actor: Actor) -> dict[str, Any]:
         "type": actor.actor_type,
         "name": actor.name or actor.username,
         "preferredUsername": actor.username,
-        "url": actor.url or actor.uri,
+        "url": web_url(actor.url) or actor.uri,
     }
 
 
@@ -44,7 +44,7 @@ def _object_json(post: RemotePost) -> dict[str, Any]:
         # AS2 summary is HTML; ours is plain text.
         "summary": html.escape(post.summary) if post.summary else None,
         "content": post.content_html,
-        "url": post.url or post.uri,
+        "url": web_url(post.url) or post.uri,
         "inReplyTo": post.in_reply_to,
     }
     if post.name:
@@ -60,6 +60,7 @@ def _object_json(post: RemotePost) -> dict[str, Any]:
                 "name": a.get("description"),
             }
             for a in extra["attachments"]
+            if web_url(a.get("url"))
         ]
     return doc
 

@@ -12,8 +12,11 @@ import json
 from datetime import datetime
 from typing import Any
 
+from federation.vocab import web_url
 from slowpub import __version__
 from slowpub.config import Settings
+from slowpub.inbound.sanitize import sanitize_html
+from slowpub.outbound.text import plain_to_html
 from slowpub.storage.models import Actor, Post, QueueItem, RemotePost, User
 
 MASTODON_VERSION = f"4.3.0 (compatible; slowpub {__version__})"
@@ -48,8 +51,10 @@ def account(settings: Settings, actor: Actor, *, user: User | None = None) -> di
         "indexable": False,
         "group": actor.actor_type == "Group",
         "created_at": iso(actor.created_at),
-        "note": actor.summary or "",
-        "url": actor.url or actor.uri,
+        # Local summaries are plain text; remote ones HTML, sanitized again
+        # here for rows stored before intake sanitized them.
+        "note": plain_to_html(actor.summary or "") if local else sanitize_html(actor.summary or ""),
+        "url": web_url(actor.url) or actor.uri,
         "uri": actor.uri,
         "avatar": avatar_url(settings),
         "avatar_static": avatar_url(settings),
@@ -157,12 +162,12 @@ def _mentions_and_tags(settings: Settings, tags: list[dict[str, Any]]) -> tuple[
                     "id": "0",
                     "username": username,
                     "acct": username if local else handle,
-                    "url": tag.get("href"),
+                    "url": web_url(tag.get("href")),
                 }
             )
         elif tag.get("type") == "Hashtag":
             name = str(tag.get("name", "")).lstrip("#")
-            hashtags.append({"name": name, "url": tag.get("href")})
+            hashtags.append({"name": name, "url": web_url(tag.get("href"))})
     return mentions, hashtags
 
 
@@ -222,6 +227,7 @@ def remote_status(settings: Settings, post: RemotePost) -> dict[str, Any]:
             "blurhash": None,
         }
         for index, a in enumerate(extra.get("attachments", []))
+        if web_url(a.get("url"))
     ]
     content = post.content_html
     if post.name and post.object_type in ("Article", "Page", "Event", "Video", "Question"):
@@ -229,7 +235,7 @@ def remote_status(settings: Settings, post: RemotePost) -> dict[str, Any]:
     data = _base_status(
         status_id=str(post.public_id),
         uri=post.uri,
-        url=post.url or post.uri,
+        url=web_url(post.url) or post.uri,
         created_at=post.published_at or post.received_at,
         account_json=account(settings, post.author),
         content=content,
