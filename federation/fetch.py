@@ -4,7 +4,11 @@ Remote URLs are attacker-chosen, so every hop is checked (scheme, address),
 redirects are followed by hand (each hop re-checked and re-signed), bodies are
 streamed and capped, and ActivityPub documents must carry an ActivityPub
 content type — Mastodon 4.2.5 added that check to close CVE-2024-23832, where
-an uploaded file on the victim's host impersonated an actor.
+an uploaded file on the victim's host impersonated an actor. The same fix
+trusts a document only for the origin it was finally served from: an open
+redirect on one host must not let another host speak for it, so
+:func:`signed_get` refuses a document whose ``id`` is on another origin than
+the URL the redirects ended on.
 """
 
 from __future__ import annotations
@@ -20,12 +24,19 @@ import httpx
 from federation.errors import (
     ContentTypeError,
     FetchError,
+    OriginMismatchError,
     ResponseTooLargeError,
     TooManyRedirectsError,
 )
 from federation.netguard import check_url
 from federation.signatures import sign_request
-from federation.vocab import AP_ACCEPT, AP_CONTENT_TYPE, is_ap_content_type, parse_media_type
+from federation.vocab import (
+    AP_ACCEPT,
+    AP_CONTENT_TYPE,
+    is_ap_content_type,
+    parse_media_type,
+    same_origin,
+)
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
@@ -160,8 +171,10 @@ async def signed_get(
     """Fetch an ActivityPub object, signing each hop when a key is given.
 
     Servers in authorized-fetch mode (and GoToSocial always) refuse unsigned
-    GETs. The caller must still check the document's ``id`` against the
-    returned final URL's origin.
+    GETs. The document's ``id`` must be on the origin of the final URL
+    (``OriginMismatchError`` otherwise), whatever was asked for: the caller
+    may trust the object for that origin, and must still check that what it
+    names (an author, a key owner) is on the same origin.
     """
     signer: HopSigner | None = None
     if key_id is not None and private_key_pem is not None:
@@ -188,7 +201,13 @@ async def signed_get(
         content_type_ok=is_ap_content_type,
         signer=signer,
     )
-    return final_url, _parse_object(final_url, body)
+    document = _parse_object(final_url, body)
+    ident = document.get("id")
+    if not isinstance(ident, str) or not same_origin(ident, final_url):
+        raise OriginMismatchError(
+            f"{url} ended on {final_url}, which served an object of another host ({ident!r})"
+        )
+    return final_url, document
 
 
 async def signed_post(

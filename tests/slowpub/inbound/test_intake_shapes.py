@@ -8,37 +8,18 @@ from pathlib import Path
 import pytest
 from peers import FakeServer, signed_post
 from sqlalchemy import select
-from tests_support import settle
+from tests_support import follows_already, settle
 
 from federation.objects import parse_object
 from slowpub.bundles import view as bundle_view
 from slowpub.bundles.sealing import seal_now
-from slowpub.inbound.remote_actors import fetch_actor
 from slowpub.social.accounts import create_user, require_user
-from slowpub.storage.models import Follow, InboundActivity
+from slowpub.storage.models import InboundActivity
 
 FIXTURES = {
     path.stem: json.loads(path.read_text())
     for path in sorted((Path(__file__).parents[2] / "fixtures" / "remote").glob("*.json"))
 }
-
-
-async def follows_already(alpha, actor_uri: str) -> None:
-    """alice follows the actor, accepted (the handshake is tested elsewhere)."""
-    remote = await fetch_actor(alpha.ctx, actor_uri)
-    async with alpha.ctx.db.transaction() as s:
-        alice = await require_user(s, "alice")
-        now = alpha.ctx.clock.now()
-        s.add(
-            Follow(
-                follower_id=alice.actor_id,
-                followed_id=remote.id,
-                uri=f"{alice.actor.uri}#follows/{remote.id}",
-                state="accepted",
-                created_at=now,
-                updated_at=now,
-            )
-        )
 
 
 async def _followed_author(network, alpha, doc: dict) -> tuple[FakeServer, object]:
