@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import httpx
@@ -27,6 +29,7 @@ ACTOR = "https://remote.example/users/bob"
 DOC = {"id": ACTOR, "type": "Person"}
 KEY_ID = "https://local.example/actor#main-key"
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+AP = "application/activity+json"
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -98,6 +101,22 @@ async def test_size_cap_streamed() -> None:
 def _serves_itself(request: httpx.Request) -> httpx.Response:
     """Every URL serves an object whose id is that URL."""
     return _json("application/activity+json", {"id": str(request.url), "type": "Note"})(request)
+
+
+async def test_deadline_bounds_the_whole_fetch() -> None:
+    # Each chunk comes well within any per-read timeout; the body never ends.
+    async def drip() -> AsyncIterator[bytes]:
+        while True:
+            yield b" "
+            await asyncio.sleep(0.05)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=drip(), headers={"Content-Type": AP})
+
+    started = time.monotonic()
+    with pytest.raises(FetchError, match=r"within 0\.3 s"):
+        await _get(handler, deadline=0.3)
+    assert time.monotonic() - started < 2
 
 
 def _redirects(targets: dict[str, str], final: Handler = _serves_itself) -> Handler:
