@@ -69,6 +69,10 @@ class ResponseTooLargeError(FetchError):
     """The response body exceeds the size cap."""
 
 
+class OriginMismatchError(FetchError):
+    """The document's ``id`` is not on the origin that finally served it."""
+
+
 class TooManyRedirectsError(FetchError):
     """The redirect chain is longer than allowed."""
 

@@ -2,13 +2,18 @@
 
 Remote URLs are attacker-chosen, so every hop is checked (scheme, address),
 redirects are followed by hand (each hop re-checked and re-signed), bodies are
-streamed and capped, and ActivityPub documents must carry an ActivityPub
-content type — Mastodon 4.2.5 added that check to close CVE-2024-23832, where
-an uploaded file on the victim's host impersonated an actor.
+streamed and capped, the whole fetch has a deadline, and ActivityPub
+documents must carry an ActivityPub content type — Mastodon 4.2.5 added that
+check to close CVE-2024-23832, where an uploaded file on the victim's host
+impersonated an actor. The same fix trusts a document only for the origin it
+was finally served from: an open redirect on one host must not let another
+host speak for it, so :func:`signed_get` refuses a document whose ``id`` is
+on another origin than the URL the redirects ended on.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -20,14 +25,26 @@ import httpx
 from federation.errors import (
     ContentTypeError,
     FetchError,
+    OriginMismatchError,
     ResponseTooLargeError,
     TooManyRedirectsError,
 )
 from federation.netguard import check_url
 from federation.signatures import sign_request
-from federation.vocab import AP_ACCEPT, AP_CONTENT_TYPE, is_ap_content_type, parse_media_type
+from federation.vocab import (
+    AP_ACCEPT,
+    AP_CONTENT_TYPE,
+    is_ap_content_type,
+    parse_media_type,
+    same_origin,
+)
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Seconds for a whole fetch: every hop, every header and all of the body.
+# httpx's timeouts are per read, so a server dripping a byte every few
+# seconds would otherwise hold the caller as long as it likes. 30 s is
+# Mastodon's own read deadline for the same reason.
+FETCH_DEADLINE = 30.0
 
 ContentTypePredicate = Callable[[str | None], bool]
 # Given (url, headers) returns the headers to send for that hop.
@@ -73,8 +90,39 @@ async def fetch_bytes(
     max_redirects: int = 3,
     content_type_ok: ContentTypePredicate | None = None,
     signer: HopSigner | None = None,
+    deadline: float | None = FETCH_DEADLINE,
 ) -> tuple[str, str | None, bytes]:
-    """GET ``url`` following redirects by hand; returns (final_url, content_type, body)."""
+    """GET ``url`` following redirects by hand; returns (final_url, content_type, body).
+
+    The whole fetch must end within ``deadline`` seconds (``None``: no limit).
+    """
+    try:
+        async with asyncio.timeout(deadline):
+            return await _follow(
+                client,
+                url,
+                allow_private=allow_private,
+                accept=accept,
+                max_bytes=max_bytes,
+                max_redirects=max_redirects,
+                content_type_ok=content_type_ok,
+                signer=signer,
+            )
+    except TimeoutError as exc:
+        raise FetchError(f"GET {url} did not complete within {deadline:g} s") from exc
+
+
+async def _follow(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    allow_private: bool,
+    accept: str,
+    max_bytes: int,
+    max_redirects: int,
+    content_type_ok: ContentTypePredicate | None,
+    signer: HopSigner | None,
+) -> tuple[str, str | None, bytes]:
     current = url
     for _hop in range(max_redirects + 1):
         check_url(current, allow_private=allow_private)
@@ -131,6 +179,7 @@ async def fetch_json(
     max_bytes: int = 1024 * 1024,
     max_redirects: int = 3,
     content_type_ok: ContentTypePredicate = is_json_content_type,
+    deadline: float | None = FETCH_DEADLINE,
 ) -> tuple[str, dict[str, Any]]:
     """Unsigned GET of a JSON object (WebFinger JRD, NodeInfo); returns (final_url, doc)."""
     final_url, _, body = await fetch_bytes(
@@ -141,6 +190,7 @@ async def fetch_json(
         max_bytes=max_bytes,
         max_redirects=max_redirects,
         content_type_ok=content_type_ok,
+        deadline=deadline,
     )
     return final_url, _parse_object(final_url, body)
 
@@ -156,12 +206,15 @@ async def signed_get(
     max_bytes: int = 1024 * 1024,
     max_redirects: int = 3,
     now: datetime | None = None,
+    deadline: float | None = FETCH_DEADLINE,
 ) -> tuple[str, dict[str, Any]]:
     """Fetch an ActivityPub object, signing each hop when a key is given.
 
     Servers in authorized-fetch mode (and GoToSocial always) refuse unsigned
-    GETs. The caller must still check the document's ``id`` against the
-    returned final URL's origin.
+    GETs. The document's ``id`` must be on the origin of the final URL
+    (``OriginMismatchError`` otherwise), whatever was asked for: the caller
+    may trust the object for that origin, and must still check that what it
+    names (an author, a key owner) is on the same origin.
     """
     signer: HopSigner | None = None
     if key_id is not None and private_key_pem is not None:
@@ -187,8 +240,15 @@ async def signed_get(
         max_redirects=max_redirects,
         content_type_ok=is_ap_content_type,
         signer=signer,
+        deadline=deadline,
     )
-    return final_url, _parse_object(final_url, body)
+    document = _parse_object(final_url, body)
+    ident = document.get("id")
+    if not isinstance(ident, str) or not same_origin(ident, final_url):
+        raise OriginMismatchError(
+            f"{url} ended on {final_url}, which served an object of another host ({ident!r})"
+        )
+    return final_url, document
 
 
 async def signed_post(

@@ -22,6 +22,10 @@ from slowpub.delivery.clients import ClientFactory, HostClients, delivery_pool
 from slowpub.inbound.group_commit import InboxWriter
 from slowpub.storage.engine import Database, create_database
 
+# Remote key fetches in flight at once while answering inbox POSTs; the rest
+# wait for a slot (within the lookup's deadline, see inbound.remote_actors).
+KEY_FETCH_CONCURRENCY = 16
+
 
 @dataclass
 class Wakeups:
@@ -52,6 +56,13 @@ class Context:
     # Verified remote keys by keyId, so a busy inbox does not query per request.
     key_cache: dict[str, tuple[datetime, PublicKey]] = field(default_factory=dict)
     key_lookups: dict[str, asyncio.Future[PublicKey]] = field(default_factory=dict)
+    # Key ids whose fetch failed, and per host (since, failed key ids), so a
+    # flood of POSTs naming them is refused without refetching.
+    failed_keys: dict[str, datetime] = field(default_factory=dict)
+    failed_key_hosts: dict[str, tuple[datetime, int]] = field(default_factory=dict)
+    key_fetch_slots: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(KEY_FETCH_CONCURRENCY)
+    )
     host_clients: HostClients | None = None
     # Hosts with recorded delivery failures; a signed POST from one of them
     # clears its record (refreshed from the database now and then).

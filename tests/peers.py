@@ -73,6 +73,8 @@ class FakeServer:
         self.actors: dict[str, FakeActor] = {}
         self.objects: dict[str, dict[str, Any]] = {}
         self.redirects: dict[str, str] = {}
+        # Paths answered with a bare status (410 for a deleted account).
+        self.statuses: dict[str, int] = {}
         self.received: list[dict[str, Any]] = []
         # Answers to give, in order, before the 202s: a status or (status, headers).
         self.inbox_status: list[int | tuple[int, dict[str, str]]] = []
@@ -96,6 +98,8 @@ class FakeServer:
 
     async def get(self, request: Request) -> Response:
         path = "/" + request.path_params["path"]
+        if path in self.statuses:
+            return Response(status_code=self.statuses[path])
         if path in self.redirects:
             return Response(status_code=302, headers={"Location": self.redirects[path]})
         url = f"https://{self.host}{path}"

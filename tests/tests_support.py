@@ -42,6 +42,28 @@ async def settle(*instances: Any) -> None:
             await drain(instance.ctx)
 
 
+async def follows_already(instance: Any, actor_uri: str, username: str = "alice") -> None:
+    """``username`` follows the remote actor, accepted (the handshake is tested elsewhere)."""
+    from slowpub.inbound.remote_actors import fetch_actor
+    from slowpub.social.accounts import require_user
+    from slowpub.storage.models import Follow
+
+    remote = await fetch_actor(instance.ctx, actor_uri)
+    async with instance.ctx.db.transaction() as s:
+        user = await require_user(s, username)
+        now = instance.ctx.clock.now()
+        s.add(
+            Follow(
+                follower_id=user.actor_id,
+                followed_id=remote.id,
+                uri=f"{user.actor.uri}#follows/{remote.id}",
+                state="accepted",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+
 async def token_for(
     instance: Any, username: str, password: str, scopes: str = "read write follow"
 ) -> str:

@@ -3,13 +3,15 @@
 Every signature check asks :func:`make_key_resolver` for the signer's key;
 every follow asks :func:`resolve_account`. Both end in :func:`fetch_actor`,
 which only ever trusts an actor document fetched from the actor's own id.
+Key fetches happen while a sender waits for our answer, so they run under a
+deadline, a cap on fetches in flight and a memory of recent failures.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -33,6 +35,16 @@ KEY_REFETCH_COOLDOWN = timedelta(minutes=1)
 # have refetched a rotated key meanwhile).
 KEY_CACHE_TTL = timedelta(minutes=5)
 KEY_CACHE_SIZE = 20_000
+# A sender waits for our answer while we fetch its key, so the whole lookup
+# (a free slot, every GET and body) gets this many seconds: under the 10 s
+# Mastodon waits for an inbox to answer.
+KEY_FETCH_DEADLINE = 8.0
+# A key id whose fetch failed is not fetched again for this long, nor is any
+# unknown key id on a host where HOST_FAILURE_LIMIT key ids failed (or one
+# fetch overran the deadline): 50 POSTs naming a third party's host must not
+# become 50 signed GETs to it. Keys already stored still verify.
+FAILED_KEY_TTL = timedelta(minutes=5)
+HOST_FAILURE_LIMIT = 3
 
 
 class ActorError(ValueError):
@@ -150,15 +162,13 @@ async def fetch_actor(ctx: Context, uri: str, *, refresh: bool = False) -> Actor
     if actor is not None and fresh and not refresh:
         return actor
     try:
-        final_url, doc = await _get(ctx, uri)
+        # A document is only trusted for the origin it was finally served
+        # from (redirects included), the CVE-2024-23832 rule: signed_get
+        # refuses an actor whose id is on another host.
+        _, doc = await _get(ctx, uri)
     except FederationError as exc:
         raise ActorError(f"could not fetch {uri}: {exc}") from exc
-    fields = parse_actor(doc)
-    # A document is only trusted for the origin it was finally served from
-    # (redirects included): the CVE-2024-23832 rule.
-    if not same_origin(fields["uri"], final_url):
-        raise ActorError(f"{uri} served an actor of another host ({fields['uri']})")
-    return await store_actor(ctx, fields)
+    return await store_actor(ctx, parse_actor(doc))
 
 
 async def resolve_account(ctx: Context, account: str) -> Actor:
@@ -209,9 +219,8 @@ async def _fetch_key(ctx: Context, key_id: str) -> PublicKey:
     if the owner's own document lists it.
     """
     try:
-        final_url, doc = await _get(ctx, key_id.split("#", 1)[0])
-        if isinstance(doc.get("id"), str) and not same_origin(doc["id"], final_url):
-            raise KeyNotFoundError(f"key {key_id} was served from another host")
+        # The document's id is on the origin that served it (signed_get).
+        _, doc = await _get(ctx, key_id.split("#", 1)[0])
         if doc.get("type") in ACTOR_TYPES and isinstance(doc.get("inbox"), str):
             fields = parse_actor(doc)
             actor = await store_actor(ctx, fields)
@@ -229,6 +238,58 @@ async def _fetch_key(ctx: Context, key_id: str) -> PublicKey:
     return _key_from_actor(actor, key_id)
 
 
+def _recently_failed(ctx: Context, key_id: str, now: datetime) -> bool:
+    failed = ctx.failed_keys.get(key_id)
+    if failed is not None and now - failed < FAILED_KEY_TTL:
+        return True
+    since, count = ctx.failed_key_hosts.get(host_of(key_id), (now, 0))
+    return count >= HOST_FAILURE_LIMIT and now - since < FAILED_KEY_TTL
+
+
+def _record_failure(ctx: Context, key_id: str, now: datetime, *, whole_host: bool) -> None:
+    if len(ctx.failed_keys) > KEY_CACHE_SIZE:
+        ctx.failed_keys.clear()  # bounded like the key cache
+        ctx.failed_key_hosts.clear()
+    ctx.failed_keys[key_id] = now
+    host = host_of(key_id)
+    since, count = ctx.failed_key_hosts.get(host, (now, 0))
+    if now - since >= FAILED_KEY_TTL:
+        since, count = now, 0
+    count = HOST_FAILURE_LIMIT if whole_host else count + 1
+    # Refused for FAILED_KEY_TTL from the failure that reached the limit.
+    ctx.failed_key_hosts[host] = (now if count >= HOST_FAILURE_LIMIT else since, count)
+
+
+class _Refused(KeyNotFoundError):
+    """Not fetched: the key id or its host failed moments ago."""
+
+
+def _refuse_if_failed(ctx: Context, key_id: str) -> None:
+    if _recently_failed(ctx, key_id, ctx.clock.now()):
+        raise _Refused(f"key {key_id} (or its host) failed moments ago; not fetched again yet")
+
+
+async def _fetch_key_bounded(ctx: Context, key_id: str) -> PublicKey:
+    """:func:`_fetch_key` within the limits of answering an inbox POST (see the constants)."""
+    now = ctx.clock.now()
+    _refuse_if_failed(ctx, key_id)
+    try:
+        async with asyncio.timeout(KEY_FETCH_DEADLINE), ctx.key_fetch_slots:
+            # Again in the slot: its host may have failed while this one waited.
+            _refuse_if_failed(ctx, key_id)
+            return await _fetch_key(ctx, key_id)
+    except _Refused:
+        raise
+    except TimeoutError as exc:
+        _record_failure(ctx, key_id, now, whole_host=True)
+        raise KeyNotFoundError(
+            f"key {key_id} was not served within {KEY_FETCH_DEADLINE:g} s"
+        ) from exc
+    except KeyNotFoundError:
+        _record_failure(ctx, key_id, now, whole_host=False)
+        raise
+
+
 async def _stored_key(ctx: Context, key_id: str) -> PublicKey:
     """A remote key from the actors we know, else fetched."""
     async with ctx.db.sessions() as session:
@@ -236,7 +297,7 @@ async def _stored_key(ctx: Context, key_id: str) -> PublicKey:
         actor = (await session.execute(query)).scalars().first()
     if actor is not None and actor.public_key_pem:
         return _key_from_actor(actor, key_id)
-    return await _fetch_key(ctx, key_id)
+    return await _fetch_key_bounded(ctx, key_id)
 
 
 def make_key_resolver(ctx: Context) -> KeyResolver:
@@ -271,7 +332,7 @@ def make_key_resolver(ctx: Context) -> KeyResolver:
             raise KeyNotFoundError(f"key {key_id} was refetched moments ago; not again yet")
         ctx.key_refetches[host] = now
         ctx.key_cache.pop(key_id, None)
-        key = await _fetch_key(ctx, key_id)
+        key = await _fetch_key_bounded(ctx, key_id)
         ctx.key_cache[key_id] = (now, key)
         return key
 

@@ -310,10 +310,18 @@ class RemotePost(Base):
 
 
 class RemoteTombstone(Base):
-    """A remote object deleted before (or after) it reached us: never shown again."""
+    """A remote object deleted before (or after) it reached us: never shown again.
+
+    Keyed by the deleting actor too, and only honoured for objects that
+    actor wrote: before an object arrives we cannot know its author, and
+    another account on the same host must not bury it by deleting its id.
+    """
 
     __tablename__ = "remote_tombstones"
     uri: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    actor_id: Mapped[int] = mapped_column(
+        ForeignKey("actors.id", ondelete="CASCADE"), primary_key=True
+    )
     deleted_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import httpx
@@ -14,6 +16,7 @@ from federation.errors import (
     BlockedAddressError,
     ContentTypeError,
     FetchError,
+    OriginMismatchError,
     ResponseTooLargeError,
     TooManyRedirectsError,
 )
@@ -26,6 +29,7 @@ ACTOR = "https://remote.example/users/bob"
 DOC = {"id": ACTOR, "type": "Person"}
 KEY_ID = "https://local.example/actor#main-key"
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+AP = "application/activity+json"
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -94,12 +98,33 @@ async def test_size_cap_streamed() -> None:
         await _get(chunked, max_bytes=1000)
 
 
-def _redirects(targets: dict[str, str]) -> Handler:
+def _serves_itself(request: httpx.Request) -> httpx.Response:
+    """Every URL serves an object whose id is that URL."""
+    return _json("application/activity+json", {"id": str(request.url), "type": "Note"})(request)
+
+
+async def test_deadline_bounds_the_whole_fetch() -> None:
+    # Each chunk comes well within any per-read timeout; the body never ends.
+    async def drip() -> AsyncIterator[bytes]:
+        while True:
+            yield b" "
+            await asyncio.sleep(0.05)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=drip(), headers={"Content-Type": AP})
+
+    started = time.monotonic()
+    with pytest.raises(FetchError, match=r"within 0\.3 s"):
+        await _get(handler, deadline=0.3)
+    assert time.monotonic() - started < 2
+
+
+def _redirects(targets: dict[str, str], final: Handler = _serves_itself) -> Handler:
     def handler(request: httpx.Request) -> httpx.Response:
         url = str(request.url)
         if url in targets:
             return httpx.Response(302, headers={"Location": targets[url]})
-        return _json("application/activity+json")(request)
+        return final(request)
 
     return handler
 
@@ -110,7 +135,25 @@ async def test_redirects_followed_and_final_url_returned() -> None:
     )
     final, doc = await _get(handler)
     assert final == "https://cdn.example/b"
-    assert doc == DOC
+    assert doc == {"id": "https://cdn.example/b", "type": "Note"}
+
+
+@pytest.mark.parametrize(
+    "served",
+    [
+        DOC,  # the id asked for, served by the host the redirect went to
+        {"id": "https://remote.example:8443/users/bob", "type": "Person"},  # another port
+        {"id": "http://cdn.example/b", "type": "Person"},  # another scheme
+        {"type": "Person"},  # no id to place at all
+    ],
+)
+async def test_document_not_on_the_final_origin_is_refused(served: dict[str, str]) -> None:
+    # An open redirect on remote.example must not let cdn.example speak for it.
+    handler = _redirects(
+        {ACTOR: "https://cdn.example/b"}, _json("application/activity+json", served)
+    )
+    with pytest.raises(OriginMismatchError, match="another host"):
+        await _get(handler)
 
 
 async def test_too_many_redirects() -> None:
@@ -143,7 +186,7 @@ async def test_signed_get_signs_every_hop(actor_private_pem: str) -> None:
         seen.append(request)
         if str(request.url) == ACTOR:
             return httpx.Response(301, headers={"Location": "https://other.example/bob"})
-        return _json("application/activity+json")(request)
+        return _serves_itself(request)
 
     await _get(handler, key_id=KEY_ID, private_key_pem=actor_private_pem, now=NOW)
     assert len(seen) == 2
