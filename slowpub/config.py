@@ -17,6 +17,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+# The most any request body may be, on every endpoint (the inbox included):
+# activities, forms and API calls are all far smaller, and media uploads,
+# which would need more, do not exist yet.
+MAX_REQUEST_BODY = 1024 * 1024
 
 
 class ConfigError(ValueError):

@@ -19,6 +19,7 @@ from slowpub.context import Context
 from slowpub.social.instance_actor import ensure_instance_key
 from slowpub.web import client_api, reading, sessions
 from slowpub.web.federation import actors, inbox, statuses, wellknown
+from slowpub.web.limits import RequestLimits
 from slowpub.web.oauth.routes import routes as oauth_routes
 from slowpub.web.responses import json_error, page
 from slowpub.workers import run_workers
@@ -84,6 +85,7 @@ def create_app(ctx: Context, *, workers: bool = False, owns_context: bool = Fals
             *actors.routes,
         ],
         middleware=[
+            Middleware(RequestLimits),
             Middleware(
                 PathSessionMiddleware,
                 secret_key=ctx.settings.secret_key or "unset",
@@ -91,7 +93,7 @@ def create_app(ctx: Context, *, workers: bool = False, owns_context: bool = Fals
                 same_site="lax",
                 https_only=ctx.settings.scheme == "https",
                 max_age=30 * 24 * 3600,
-            )
+            ),
         ],
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
