@@ -85,7 +85,7 @@ def create_app(ctx: Context, *, workers: bool = False, owns_context: bool = Fals
             *actors.routes,
         ],
         middleware=[
-            Middleware(RequestLimits),
+            Middleware(RequestLimits, body_timeout=ctx.settings.body_timeout),
             Middleware(
                 PathSessionMiddleware,
                 secret_key=ctx.settings.secret_key or "unset",

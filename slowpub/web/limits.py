@@ -1,21 +1,25 @@
-"""Bounds on what one request can make us hold: its body's size.
+"""Bounds on what one request can make us hold: its body's size, and how long it may take.
 
 Routes read their bodies through Starlette (``request.body()``, ``.form()``,
 ``.json()``), which buffers them whole before any route can look at the
 size, so a cap inside each route comes too late and is easy to forget. This
 pure-ASGI middleware sits in front of every route instead: it refuses a
 declared ``Content-Length`` over the cap before reading a byte, counts a
-streamed (chunked) body as uvicorn hands it over, and answers 413 the
-moment it passes the cap.
+streamed (chunked) body as uvicorn hands it over, answering 413 the moment
+it passes the cap, and gives up with 408 on a body that has not finished
+arriving within its deadline, so a client dribbling a byte a second cannot
+hold a request (and its memory) open. The request head has its own
+deadline, kept by uvicorn's protocol (:mod:`slowpub.commands.protocol`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from slowpub.config import MAX_REQUEST_BODY
+from slowpub.config import DEFAULT_BODY_TIMEOUT, MAX_REQUEST_BODY
 
 
 class _Refused(Exception):
@@ -28,11 +32,17 @@ class _Refused(Exception):
 
 
 class RequestLimits:
-    """413 for a body over ``max_body`` bytes."""
+    """413 for a body over ``max_body`` bytes, 408 for one not in after ``body_timeout`` s."""
 
-    def __init__(self, app: ASGIApp, max_body: int = MAX_REQUEST_BODY) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body: int = MAX_REQUEST_BODY,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
+    ) -> None:
         self.app = app
         self.max_body = max_body
+        self.body_timeout = body_timeout
 
     def _too_large(self) -> _Refused:
         return _Refused(413, f"request body larger than {self.max_body} bytes")
@@ -45,15 +55,21 @@ class RequestLimits:
         if declared is not None and declared > self.max_body:
             await _refuse(send, self._too_large())
             return
+        # From the moment the head is in: the whole body must follow by then.
+        deadline = asyncio.get_running_loop().time() + self.body_timeout
         size = 0
         body_done = False
         response_started = False
 
         async def bounded_receive() -> Message:
             nonlocal size, body_done
-            if body_done:  # later calls wait for a disconnect
+            if body_done:  # later calls wait for a disconnect: no deadline there
                 return await receive()
-            message = await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise _Refused(408, "request body not received in time") from None
             if message["type"] == "http.request":
                 size += len(message.get("body", b""))
                 if size > self.max_body:

@@ -1,14 +1,18 @@
-"""What one request may make the server hold: a body cap on every endpoint.
+"""What one request may make the server hold: a body cap and a body deadline.
 
 An attacker who can POST anywhere must not make us buffer more than
 ``MAX_REQUEST_BODY``: the answer is a 413 with a reason, and the server
 stops reading, whether the size is declared up front or the body is
 streamed (chunked) without a length. The streams below count what the
-server actually pulled, which is what its memory would grow by.
+server actually pulled, which is what its memory would grow by. A body
+that dribbles in is abandoned with a 408 once its deadline passes (the
+same against a real ``slowpub serve`` in ``commands/test_serve_limits.py``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -88,3 +92,26 @@ async def test_body_at_the_cap_still_reaches_the_route(client) -> None:
     )
     assert r.status_code == 400  # the route's own answer: no redirect_uris
     assert r.json()["error"] == "invalid_redirect_uri"
+
+
+async def test_dribbling_body_gets_408(network) -> None:
+    alpha = await network.add("alpha.test", body_timeout=0.5)
+
+    async def dribble() -> AsyncIterator[bytes]:
+        for _ in range(50):  # five seconds, one byte at a time
+            yield b"x"
+            await asyncio.sleep(0.1)
+
+    started = time.monotonic()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=alpha.app), base_url=alpha.base_url
+    ) as client:
+        r = await client.post(
+            "/oauth/token",
+            content=dribble(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+    assert r.status_code == 408, r.text
+    assert "in time" in r.json()["error"]
+    assert r.headers["connection"] == "close"
+    assert time.monotonic() - started < 2
