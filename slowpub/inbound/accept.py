@@ -40,6 +40,8 @@ def parse_activity(body: bytes) -> dict[str, Any]:
         doc = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise InboxError(400, "body is not JSON") from exc
+    except RecursionError as exc:  # before the signature check: anyone can send it
+        raise InboxError(400, "body is nested too deeply") from exc
     if not isinstance(doc, dict):
         raise InboxError(400, "body is not a JSON object")
     if not isinstance(doc.get("type"), str):
