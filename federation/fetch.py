@@ -63,7 +63,7 @@ def is_json_content_type(content_type: str | None) -> bool:
 
 async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
     declared = response.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
         raise ResponseTooLargeError(
             f"response declares {declared} bytes", status=response.status_code
         )

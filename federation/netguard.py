@@ -80,6 +80,10 @@ def _ip_literal(host: str) -> str | None:
         return None
 
 
+# Never part of a host name, though urlsplit and httpx let them through.
+_NOT_IN_HOSTS = frozenset('<>"{}|\\^`%')
+
+
 def check_url(url: str, *, allow_private: bool) -> None:
     """Refuse URLs we must not fetch: bad scheme, userinfo, private IP literals.
 
@@ -88,7 +92,10 @@ def check_url(url: str, *, allow_private: bool) -> None:
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as exc:
+        # What httpx will make of it: control characters, spaces in the host
+        # and broken IDNA (``xn--a``) fail here, not as an error nobody catches.
+        httpx.URL(url).host  # noqa: B018
+    except (ValueError, httpx.InvalidURL) as exc:  # IDNA errors are ValueErrors
         raise BlockedAddressError(f"malformed URL {url!r}") from exc
     allowed = ("https", "http") if allow_private else ("https",)
     if parts.scheme.lower() not in allowed:
@@ -98,6 +105,8 @@ def check_url(url: str, *, allow_private: bool) -> None:
     host = (parts.hostname or "").lower()
     if not host:
         raise BlockedAddressError(f"no host in {url!r}")
+    if any(char.isspace() or char in _NOT_IN_HOSTS for char in host):
+        raise BlockedAddressError(f"malformed host in {url!r}")
     if allow_private:
         return
     literal = _ip_literal(host)

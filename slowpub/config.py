@@ -17,6 +17,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+# The most any request body may be, on every endpoint (the inbox included):
+# activities, forms and API calls are all far smaller, and media uploads,
+# which would need more, do not exist yet.
+MAX_REQUEST_BODY = 1024 * 1024
+# Seconds a client has to send a request's head (from connecting, or from
+# the previous response), then its body: slow clients must not hold a
+# connection, or a request's memory, open indefinitely.
+DEFAULT_HEADER_TIMEOUT = 10.0
+DEFAULT_BODY_TIMEOUT = 30.0
 
 
 class ConfigError(ValueError):
@@ -36,6 +45,8 @@ class Settings:
     smtp_url: str | None = None
     mail_from: str | None = None
     allow_password_grant: bool = True
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
 
     @property
     def host(self) -> str:
@@ -162,7 +173,22 @@ def load_settings(env: Mapping[str, str] | None = None, *, create_secret: bool =
         smtp_url=_smtp_url(env.get("SLOWPUB_SMTP_URL")),
         mail_from=env.get("SLOWPUB_MAIL_FROM") or None,
         allow_password_grant=not _falsy(env.get("SLOWPUB_PASSWORD_GRANT")),
+        header_timeout=_seconds(env, "SLOWPUB_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT),
+        body_timeout=_seconds(env, "SLOWPUB_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT),
     )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 3600:
+        raise ConfigError(f"{name} must be a number of seconds between 0 and 3600, not {raw!r}")
+    return value
 
 
 def _falsy(value: str | None) -> bool:

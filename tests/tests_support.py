@@ -173,28 +173,6 @@ async def stored(alpha) -> int:
         return int((await s.execute(select(func.count(InboundActivity.id)))).scalar_one())
 
 
-async def follows_already(alpha, actor_uri: str) -> None:
-    """alice follows the actor, accepted (the handshake is tested elsewhere)."""
-    from slowpub.inbound.remote_actors import fetch_actor
-    from slowpub.social.accounts import require_user
-    from slowpub.storage.models import Follow
-
-    remote = await fetch_actor(alpha.ctx, actor_uri)
-    async with alpha.ctx.db.transaction() as s:
-        alice = await require_user(s, "alice")
-        now = alpha.ctx.clock.now()
-        s.add(
-            Follow(
-                follower_id=alice.actor_id,
-                followed_id=remote.id,
-                uri=f"{alice.actor.uri}#follows/{remote.id}",
-                state="accepted",
-                created_at=now,
-                updated_at=now,
-            )
-        )
-
-
 async def web_login(web: httpx.AsyncClient, username: str, password: str) -> None:
     """Log in to the owner's pages the way a browser does: the form, its CSRF token."""
     import re

@@ -21,6 +21,11 @@ from slowpub.config import Settings, require_secret
 from slowpub.context import build_context
 
 QUICKSTART_USER = "alice"
+# Seconds an idle keep-alive connection stays open after a response.
+KEEP_ALIVE = 5
+# Connections (or requests in flight) beyond which new requests get a 503,
+# instead of the process running out of file descriptors or memory.
+MAX_CONCURRENCY = 1000
 
 
 def serving_settings(settings: Settings, host: str, port: int) -> Settings:
@@ -35,14 +40,25 @@ def serving_settings(settings: Settings, host: str, port: int) -> Settings:
 def uvicorn_config(
     app: Any, settings: Settings, host: str, port: int, access_log: bool = False
 ) -> Any:
-    """How uvicorn runs slowpub (proxies trusted from the settings, no server header)."""
+    """How uvicorn runs slowpub (proxies trusted from the settings, no server header).
+
+    The limits are for slow or hostile clients: see the README's "Limits".
+    """
     import uvicorn
+
+    from slowpub.commands.protocol import BoundedHttpToolsProtocol
 
     proxies = [str(n) for n in settings.trusted_proxies]
     return uvicorn.Config(
         app,
         host=host,
         port=port,
+        # httptools, as uvicorn would pick, with a deadline and a size bound
+        # on the request head (h11_max_incomplete_event_size would only bound
+        # the h11 parser, which we do not run).
+        http=BoundedHttpToolsProtocol.configured(settings.header_timeout),
+        timeout_keep_alive=KEEP_ALIVE,
+        limit_concurrency=MAX_CONCURRENCY,
         proxy_headers=bool(proxies),
         forwarded_allow_ips=proxies or None,
         server_header=False,

@@ -144,7 +144,7 @@ def retry_after(response: _HasHeaders, now: datetime) -> timedelta | None:
     value = response.headers.get("retry-after")
     if not value:
         return None
-    if value.strip().isdigit():
+    if value.strip().isascii() and value.strip().isdigit():  # not "²": int() refuses it
         return timedelta(seconds=min(int(value), 86400))
     try:
         when = parsedate_to_datetime(value)

@@ -107,7 +107,7 @@ def _set_daily_limit(user: User, value: str) -> None:
     if cleaned in {"off", "none", ""}:
         user.daily_limit = None
         return
-    if not cleaned.isdigit() or int(cleaned) < 1:
+    if not (cleaned.isascii() and cleaned.isdigit()) or int(cleaned) < 1:
         raise SettingError(f"expected a positive number of posts per day or off, not {value!r}")
     user.daily_limit = int(cleaned)
 

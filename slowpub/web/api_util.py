@@ -15,6 +15,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from slowpub.ids import parse_id
+
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 40
 
@@ -41,7 +43,7 @@ async def params(request: Request) -> dict[str, Any]:
         if "json" in content_type:
             try:
                 body = await request.json()
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:  # nested past the recursion limit
                 raise HTTPException(400, "The request body is not valid JSON") from exc
             if body is not None and not isinstance(body, dict):
                 raise HTTPException(400, "The request body must be a JSON object")
@@ -80,14 +82,13 @@ def truthy(value: Any) -> bool:
 
 def limit_of(query: QueryParams | dict[str, Any]) -> int:
     raw = query.get("limit")
-    if raw is None or not str(raw).isdigit():
-        return DEFAULT_LIMIT
-    return max(1, min(int(raw), MAX_LIMIT))
+    limit = parse_id(str(raw)) if raw is not None else None
+    return DEFAULT_LIMIT if limit is None else max(1, min(limit, MAX_LIMIT))
 
 
 def int_param(query: QueryParams | dict[str, Any], name: str) -> int | None:
     raw = query.get(name)
-    return int(raw) if raw is not None and str(raw).isdigit() and len(str(raw)) < 20 else None
+    return parse_id(str(raw)) if raw is not None else None
 
 
 def link_header(request: Request, ids: list[int], base_url: str) -> dict[str, str]:

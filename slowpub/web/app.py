@@ -23,6 +23,7 @@ from slowpub.context import Context
 from slowpub.social.instance_actor import ensure_instance_key
 from slowpub.web import client_api, reading, sessions
 from slowpub.web.federation import actors, inbox, statuses, wellknown
+from slowpub.web.limits import RequestLimits
 from slowpub.web.oauth.routes import routes as oauth_routes
 from slowpub.web.responses import json_error, page
 from slowpub.web.security_headers import SecurityHeadersMiddleware
@@ -95,6 +96,7 @@ def create_app(ctx: Context, *, workers: bool = False, owns_context: bool = Fals
         ],
         middleware=[
             Middleware(SecurityHeadersMiddleware),
+            Middleware(RequestLimits, body_timeout=ctx.settings.body_timeout),
             Middleware(
                 PathSessionMiddleware,
                 secret_key=require_secret(ctx.settings),

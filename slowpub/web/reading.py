@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from slowpub.bundles import view as bundle_view
 from slowpub.bundles.mail import bundle_title
+from slowpub.ids import parse_id
 from slowpub.storage.models import Bundle, User
 from slowpub.templating import render
 from slowpub.web.responses import ctx_of, page
@@ -47,9 +48,9 @@ async def show(request: Request) -> Response:
     user = await current_user(request)
     if user is None:
         return login_redirect(request)
-    bundle_id = request.path_params["bundle_id"]
+    bundle_id = parse_id(request.path_params["bundle_id"])
     async with ctx_of(request).db.sessions() as session:
-        bundle = await session.get(Bundle, int(bundle_id)) if bundle_id.isdigit() else None
+        bundle = await session.get(Bundle, bundle_id) if bundle_id is not None else None
         if bundle is None or bundle.user_id != user.id:
             # Someone else's bundle does not exist, as far as you can tell.
             return page(request, "not_found.html", {}, status=404)

@@ -62,6 +62,12 @@ def test_address_classification(ip: str, public: bool) -> None:
         "https://localhost/",
         "https://a.localhost/",
         "https://example.com:99999/",
+        # Hosts httpx or IDNA would raise on, or that are no host name at all.
+        "https://exa\tmple.com/",
+        "https://xn--a.com/",
+        "https://exa mple.com/",
+        "https://ex<ample>.com/",
+        "https://exa%00mple.com/",
     ],
 )
 def test_check_url_refuses(url: str) -> None:
@@ -72,6 +78,8 @@ def test_check_url_refuses(url: str) -> None:
 def test_check_url_accepts() -> None:
     check_url("https://example.com/users/a?x=1", allow_private=False)
     check_url("https://8.8.8.8/", allow_private=False)
+    check_url("https://bücher.example/users/a", allow_private=False)  # IDN hosts are fine
+    check_url("https://[2001:4860:4860::8888]/", allow_private=False)
     check_url("http://127.0.0.1:8000/", allow_private=True)
     check_url("http://localhost:8000/", allow_private=True)
     with pytest.raises(BlockedAddressError):

@@ -16,6 +16,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert s.host == "127.0.0.1:8000"  # the port is part of the account domain
     assert s.database_url == f"sqlite+aiosqlite:///{tmp_path / 'slowpub.db'}"
     assert s.allow_private_networks is False
+    assert (s.header_timeout, s.body_timeout) == (10.0, 30.0)
     assert len(s.secret_key) > 40
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
     # The secret is kept, not regenerated.
@@ -49,6 +50,8 @@ def test_normalisation(tmp_path: Path) -> None:
         ("SLOWPUB_BASE_URL", "https://slow.example/sub"),
         ("SLOWPUB_DATABASE_URL", "mysql://x"),
         ("SLOWPUB_TRUSTED_PROXIES", "not-an-ip"),
+        ("SLOWPUB_BODY_TIMEOUT", "0"),
+        ("SLOWPUB_HEADER_TIMEOUT", "soon"),
     ],
 )
 def test_refusals(tmp_path: Path, name: str, value: str) -> None:

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from federation.vocab import AS_CONTEXT, web_url
 from slowpub import urls
+from slowpub.ids import MAX_ID, parse_id
 from slowpub.storage.models import Actor, Bundle, InboundItem, Post, RemotePost
 from slowpub.web.c2s.common import error, owner
 from slowpub.web.mastodon.entities import iso
@@ -80,9 +81,9 @@ async def inbox_get(request: Request) -> Response:
                 "first": inbox + "?page=1",
             }
         )
-    if not page.isdigit() or int(page) < 1:
+    number = parse_id(page, maximum=MAX_ID // PAGE_SIZE)
+    if not number:
         raise error(400, "page must be a positive integer")
-    number = int(page)
     async with ctx.db.sessions() as session:
         query = (
             select(InboundItem, Bundle, Actor, RemotePost)

@@ -136,6 +136,8 @@ async def outbox_post(request: Request) -> Response:
         activity = json.loads(body)
     except ValueError as exc:
         raise error(400, "body is not JSON") from exc
+    except RecursionError as exc:
+        raise error(400, "body is nested too deeply") from exc
     if not isinstance(activity, dict) or not isinstance(activity.get("type"), str):
         raise error(400, "not an ActivityStreams object: no type")
     kind = activity["type"]

@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from federation.vocab import wants_ap
 from slowpub import urls
+from slowpub.ids import MAX_ID, parse_id
 from slowpub.social import documents
 from slowpub.social.accounts import get_user, list_users
 from slowpub.social.instance_actor import ensure_instance_key
@@ -79,9 +80,9 @@ async def graph_route(request: Request) -> Response:
         if page_param is None:
             total = (await session.execute(select(func.count()).where(accepted))).scalar_one()
             return activity_json(documents.collection(collection_id, total))
-        if not page_param.isdigit() or int(page_param) < 1:
+        number = parse_id(page_param, maximum=MAX_ID // PAGE_SIZE)
+        if not number:
             return json_error(400, "page must be a positive integer")
-        number = int(page_param)
         query = (
             select(Actor.uri)
             .join(Follow, other == Actor.id)

@@ -18,7 +18,7 @@ from slowpub.web.responses import ctx_of, json_error
 async def _read_body(request: Request) -> bytes:
     """The body, refusing at 1 MiB without reading further."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
         raise InboxError(413, "body larger than 1 MiB")
     chunks: list[bytes] = []
     size = 0

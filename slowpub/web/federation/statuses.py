@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from federation.vocab import wants_ap
 from slowpub import urls
+from slowpub.ids import MAX_ID, parse_id
 from slowpub.outbound import notes
 from slowpub.social.accounts import get_user
 from slowpub.storage.models import Post, QueueItem, User
@@ -26,12 +27,12 @@ VISIBLE = ("public", "unlisted")
 
 async def _post(request: Request) -> tuple[User, Post] | None:
     ctx = ctx_of(request)
-    post_id = request.path_params["post_id"]
+    post_id = parse_id(request.path_params["post_id"])
     async with ctx.db.sessions() as session:
         user = await get_user(session, request.path_params["username"])
-        if user is None or not post_id.isdigit():
+        if user is None or post_id is None:
             return None
-        post = await session.get(Post, int(post_id))
+        post = await session.get(Post, post_id)
     if post is None or post.user_id != user.id:
         return None
     return user, post
@@ -86,9 +87,9 @@ async def outbox_route(request: Request) -> Response:
                     "first": outbox + "?page=1",
                 }
             )
-        if not page.isdigit() or int(page) < 1:
+        number = parse_id(page, maximum=MAX_ID // PAGE_SIZE)
+        if not number:
             return json_error(400, "page must be a positive integer")
-        number = int(page)
         query = (
             select(Post, QueueItem)
             .join(QueueItem, (QueueItem.post_id == Post.id) & (QueueItem.kind == "create"))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from slowpub.ids import parse_id
 from slowpub.storage.models import Actor, InboundItem, Post, QueueItem, RemotePost, User
 
 
@@ -22,10 +23,6 @@ class Found:
     @property
     def uri(self) -> str:
         return self.local.uri if self.local else self.remote.uri  # type: ignore[union-attr]
-
-
-def parse_id(value: str) -> int | None:
-    return int(value) if value.isdigit() and len(value) < 20 else None
 
 
 async def find_status(session: AsyncSession, status_id: str) -> Found | None:

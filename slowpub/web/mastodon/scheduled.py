@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from slowpub.auth.access import require_auth
+from slowpub.ids import parse_id
 from slowpub.outbound.posting import cancel_item
 from slowpub.storage.models import Post, QueueItem
 from slowpub.web.api_util import api_json, not_found, params, unprocessable
@@ -39,9 +40,9 @@ async def list_scheduled(request: Request) -> Response:
 
 async def _own_item(request: Request, scope: str) -> tuple[Any, QueueItem]:
     token = await require_auth(request, scope)
-    raw = request.path_params["id"]
+    item_id = parse_id(request.path_params["id"])
     async with ctx_of(request).db.sessions() as session:
-        item = await session.get(QueueItem, int(raw)) if raw.isdigit() else None
+        item = await session.get(QueueItem, item_id) if item_id is not None else None
     if (
         item is None
         or item.user_id != token.user.id

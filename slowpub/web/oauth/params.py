@@ -45,7 +45,7 @@ async def body(request: Request) -> Params:
     if "json" in content_type:
         try:
             return from_json(json.loads(await request.body()))
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past the recursion limit
             return {}
     return from_form(await request.form())
 

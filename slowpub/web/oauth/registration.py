@@ -116,7 +116,7 @@ async def dynamic_register(request: Request) -> Response:
     """RFC 7591 dynamic client registration (JSON in, JSON out)."""
     try:
         meta = json.loads(await request.body())
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past the recursion limit
         meta = None
     if not isinstance(meta, dict):
         return _metadata_error("invalid_client_metadata", "The body must be a JSON object")
