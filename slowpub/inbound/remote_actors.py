@@ -302,6 +302,8 @@ async def _stored_key(ctx: Context, key_id: str) -> PublicKey:
 
 def make_key_resolver(ctx: Context) -> KeyResolver:
     async def resolve(key_id: str, refresh: bool) -> PublicKey:
+        if web_url(key_id) is None:  # also what no URL parser accepts ("https://[x]/")
+            raise KeyNotFoundError(f"key id {key_id!r} is not an http(s) URL")
         if is_local_uri(ctx, key_id):
             async with ctx.db.sessions() as session:
                 query = select(Actor).where(Actor.key_id == key_id, Actor.local.is_(True))
