@@ -25,9 +25,11 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy import true as sa_true
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, ExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from slowpub.ids import unguessable_id
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -63,11 +65,22 @@ class InstanceSetting(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+def _actor_public_id(context: ExecutionContext) -> int:
+    created = context.get_current_parameters().get("created_at")
+    return unguessable_id(created if isinstance(created, datetime) else datetime.now(UTC))
+
+
 class Actor(Base):
     """Any ActivityPub actor we know: our own users' and cached remote ones."""
 
     __tablename__ = "actors"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # The account id client APIs show: creation time, then random bits
+    # (slowpub.ids.unguessable_id), so walking ids lists nobody. Set on every
+    # insert, ORM or Core, from the row's created_at.
+    public_id: Mapped[int] = mapped_column(
+        BigInteger, unique=True, index=True, default=_actor_public_id
+    )
     uri: Mapped[str] = mapped_column(String(2048), unique=True)
     local: Mapped[bool] = mapped_column(Boolean, default=False)
     actor_type: Mapped[str] = mapped_column(String(32), default="Person")

@@ -2,14 +2,17 @@
 
 Follower and following lists are private on slowpub (as the ActivityPub
 collections are), so those endpoints answer with empty lists, and every
-count is 0.
+count is 0. For the same reason an anonymous caller (or an app-only token)
+finds only local accounts, by id or by lookup (see ``lookups``), and a
+signed-in user's search lists only local accounts and those in their own
+circle (followed, following, or heard from), never another user's followers.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,7 +24,7 @@ from slowpub.inbound.remote_actors import ActorError, resolve_account
 from slowpub.social.accounts import AccountError
 from slowpub.social.follows import FollowError, decide_request, follow, unfollow
 from slowpub.social.settings import SettingError, apply_setting
-from slowpub.storage.models import Actor, Follow, Post, RemotePost, User
+from slowpub.storage.models import Actor, Follow, InboundItem, Post, RemotePost, User
 from slowpub.web.api_util import (
     api_json,
     as_list,
@@ -77,16 +80,24 @@ async def update_credentials(request: Request) -> Response:
     return api_json(answer)
 
 
-async def _actor(request: Request) -> Actor:
+async def _actor(request: Request, viewer: User | None) -> Actor:
     async with ctx_of(request).db.sessions() as session:
-        actor = await find_actor(session, request.path_params["id"])
+        actor = await find_actor(session, request.path_params["id"], viewer)
     if actor is None:
         raise not_found()
     return actor
 
 
+async def _optional_viewer(request: Request, scope: tuple[str, ...]) -> User | None:
+    """Mastodon's ``authorize_if_got_token!``: a token is checked if sent, not required."""
+    if not request.headers.get("authorization"):
+        return None
+    return (await require_auth(request, scope, user_required=False)).user
+
+
 async def show_account(request: Request) -> Response:
-    actor = await _actor(request)
+    viewer = await _optional_viewer(request, ("read", "read:accounts"))
+    actor = await _actor(request, viewer)
     return api_json(entities.account(ctx_of(request).settings, actor))
 
 
@@ -95,26 +106,22 @@ async def lookup(request: Request) -> Response:
     if not acct:
         raise unprocessable("acct is required")
     ctx = ctx_of(request)
-    if not request.headers.get("authorization"):
-        # Anonymous callers get accounts we already know; no fetching for them.
+    if await _optional_viewer(request, ("read", "read:accounts")) is None:
+        # Anonymous callers get our own accounts only: no fetching for them,
+        # and no answer saying which remote accounts this server knows.
         name, _, host = acct.partition("@")
+        if host and host.lower() != ctx.settings.host:
+            raise not_found()
         async with ctx.db.sessions() as session:
-            actor = (
-                (
-                    await session.execute(
-                        select(Actor).where(
-                            Actor.username == (name.lower() if not host else name),
-                            Actor.domain == (host.lower() or ctx.settings.host),
-                        )
-                    )
-                )
-                .scalars()
-                .first()
+            query = select(Actor).where(
+                Actor.local.is_(True),
+                Actor.username == name.lower(),
+                Actor.domain == ctx.settings.host,
             )
+            actor = (await session.execute(query)).scalars().first()
         if actor is None:
             raise not_found()
         return api_json(entities.account(ctx.settings, actor))
-    await require_auth(request, "read:accounts", user_required=False)
     try:
         actor = await resolve_account(ctx, acct)
     except ActorError as exc:
@@ -123,10 +130,8 @@ async def lookup(request: Request) -> Response:
 
 
 async def account_statuses(request: Request) -> Response:
-    viewer = None
-    if request.headers.get("authorization"):
-        viewer = (await require_auth(request, "read:statuses", user_required=False)).user
-    actor = await _actor(request)
+    viewer = await _optional_viewer(request, ("read:statuses",))
+    actor = await _actor(request, viewer)
     ctx = ctx_of(request)
     query_params = request.query_params
     limit = limit_of(query_params)
@@ -184,7 +189,7 @@ async def relationship(session: Any, user: User, actor: Actor) -> dict[str, Any]
     outgoing = await state(user.actor_id, actor.id)
     incoming = await state(actor.id, user.actor_id)
     return {
-        "id": str(actor.id),
+        "id": str(actor.public_id),
         "following": outgoing == "accepted",
         "showing_reblogs": outgoing == "accepted",
         "notifying": False,
@@ -210,7 +215,7 @@ async def relationships(request: Request) -> Response:
     answers = []
     async with ctx_of(request).db.sessions() as session:
         for account_id in ids[:40]:
-            actor = await find_actor(session, account_id)
+            actor = await find_actor(session, account_id, token.user)
             if actor is not None:
                 answers.append(await relationship(session, token.user, actor))
     return api_json(answers)
@@ -219,7 +224,7 @@ async def relationships(request: Request) -> Response:
 async def follow_account(request: Request) -> Response:
     token = await require_auth(request, "write:follows")
     assert token.user is not None
-    actor = await _actor(request)
+    actor = await _actor(request, token.user)
     ctx = ctx_of(request)
     try:
         await follow(ctx, token.user.username, actor.uri)
@@ -232,7 +237,7 @@ async def follow_account(request: Request) -> Response:
 async def unfollow_account(request: Request) -> Response:
     token = await require_auth(request, "write:follows")
     assert token.user is not None
-    actor = await _actor(request)
+    actor = await _actor(request, token.user)
     ctx = ctx_of(request)
     try:
         await unfollow(ctx, token.user.username, actor.uri)
@@ -261,7 +266,7 @@ async def follow_requests(request: Request) -> Response:
 async def _decide(request: Request, accept: bool) -> Response:
     token = await require_auth(request, "write:follows")
     assert token.user is not None
-    actor = await _actor(request)
+    actor = await _actor(request, token.user)
     ctx = ctx_of(request)
     try:
         await decide_request(ctx, token.user.username, actor.uri, accept=accept)
@@ -296,7 +301,7 @@ async def search(request: Request) -> Response:
                 actor = await resolve_account(ctx, query)
                 accounts.append(entities.account(ctx.settings, actor))
             else:
-                accounts.extend(await _known_accounts(ctx, query, 5))
+                accounts.extend(await _known_accounts(ctx, token.user, query, 5))
         except ActorError:
             pass
     if kind in (None, "statuses") and query.startswith(("https://", "http://")) and not accounts:
@@ -321,12 +326,35 @@ async def search(request: Request) -> Response:
     return api_json({"accounts": accounts, "statuses": statuses, "hashtags": []})
 
 
-async def _known_accounts(ctx: Any, query: str, limit: int) -> list[dict[str, Any]]:
-    """Accounts we already know whose name or handle starts with the query."""
+def _circle_of(viewer: User) -> Any:
+    """Accounts a user may find by name: local ones, and those the user follows,
+    is followed by or has heard from. Everyone else the server knows belongs
+    to other users' graphs, which are private."""
+    heard_from = select(InboundItem.actor_id).where(InboundItem.user_id == viewer.id)
+    authors = (
+        select(RemotePost.author_id)
+        .join(InboundItem, InboundItem.remote_post_id == RemotePost.id)
+        .where(InboundItem.user_id == viewer.id)
+    )
+    return or_(
+        Actor.local.is_(True),
+        Actor.id.in_(select(Follow.followed_id).where(Follow.follower_id == viewer.actor_id)),
+        Actor.id.in_(select(Follow.follower_id).where(Follow.followed_id == viewer.actor_id)),
+        Actor.id.in_(heard_from),
+        Actor.id.in_(authors),
+    )
+
+
+async def _known_accounts(
+    ctx: Any, viewer: User | None, query: str, limit: int
+) -> list[dict[str, Any]]:
+    """Accounts in the viewer's circle whose name or handle starts with the query."""
+    if viewer is None:
+        return []
     name, _, host = query.lstrip("@").partition("@")
     async with ctx.db.sessions() as session:
         where = Actor.username.ilike(name.replace("%", "").replace("_", r"\_") + "%")
-        statement = select(Actor).where(where)
+        statement = select(Actor).where(where, _circle_of(viewer))
         if host:
             statement = statement.where(Actor.domain.ilike(host.replace("%", "") + "%"))
         actors = (
@@ -337,7 +365,7 @@ async def _known_accounts(ctx: Any, query: str, limit: int) -> list[dict[str, An
 
 async def account_search(request: Request) -> Response:
     """Mention autocomplete: known accounts, or one resolved by WebFinger if asked."""
-    await require_auth(request, "read:accounts")
+    token = await require_auth(request, "read:accounts")
     ctx = ctx_of(request)
     query = request.query_params.get("q", "").strip()
     if not query:
@@ -349,7 +377,7 @@ async def account_search(request: Request) -> Response:
             return api_json([entities.account(ctx.settings, actor)])
         except ActorError:
             pass
-    return api_json(await _known_accounts(ctx, query, limit))
+    return api_json(await _known_accounts(ctx, token.user, query, limit))
 
 
 async def empty_list(request: Request) -> Response:

@@ -4,6 +4,8 @@ Field names and types follow Mastodon's documentation, so clients and
 libraries parse them unchanged. Counts a user keeps private (followers,
 following, posts, likes, boosts) are reported as 0, never the real number.
 A cooling post carries its release time in the ``slowpub`` extension field.
+Account ids are the actors' unguessable ``public_id`` (slowpub.ids), never
+their row ids.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def account(settings: Settings, actor: Actor, *, user: User | None = None) -> di
     local = actor.local
     acct = actor.username if local else f"{actor.username}@{actor.domain}"
     data: dict[str, Any] = {
-        "id": str(actor.id),
+        "id": str(actor.public_id),
         "username": actor.username,
         "acct": acct,
         "display_name": actor.name or "",

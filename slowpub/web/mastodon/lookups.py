@@ -1,4 +1,13 @@
-"""Finding what a Mastodon API id names: accounts by actor id, statuses by public id."""
+"""Finding what a Mastodon API id names, and who may see it.
+
+Accounts are named by the actor's ``public_id`` and statuses by the post's,
+never by row ids. Anonymous callers (no token, or an app-only one) see only
+what this server's accounts published: local accounts and their public
+posts. Remote accounts and posts are for signed-in users, so the actors the
+server knows (its users' followers and followees) cannot be listed from
+outside; Mastodon with ``DISALLOW_UNAUTHENTICATED_API_ACCESS`` refuses all
+of them, local ones included.
+"""
 
 from __future__ import annotations
 
@@ -57,12 +66,15 @@ async def find_status_by_uri(session: AsyncSession, uri: str) -> Found | None:
 
 
 def can_see(found: Found, viewer: User | None, has_item: bool) -> bool:
-    """What the viewer may read: own posts always; others' only when released and public."""
+    """What the viewer may read: own posts always; others' only when released and
+    public; remote posts only when signed in (their authors are part of the graph)."""
     if found.local is not None:
         if viewer is not None and found.local.user_id == viewer.id:
             return True
         return found.local.state == "released" and found.local.visibility in ("public", "unlisted")
     assert found.remote is not None
+    if viewer is None:
+        return False
     return found.remote.visibility in ("public", "unlisted") or has_item
 
 
@@ -75,6 +87,18 @@ async def has_item(session: AsyncSession, viewer: User | None, remote: RemotePos
     return (await session.execute(query.limit(1))).first() is not None
 
 
-async def find_actor(session: AsyncSession, account_id: str) -> Actor | None:
-    actor_id = parse_id(account_id)
-    return await session.get(Actor, actor_id) if actor_id is not None else None
+async def find_actor(
+    session: AsyncSession, account_id: str, viewer: User | None = None
+) -> Actor | None:
+    """The account an API id names, if this viewer may know of it (None: anonymous).
+
+    An anonymous caller gets None for a remote account, exactly as for an id
+    that names nobody, so the answer does not even confirm the id exists.
+    """
+    public_id = parse_id(account_id)
+    if public_id is None:
+        return None
+    query = select(Actor).where(Actor.public_id == public_id)
+    if viewer is None:
+        query = query.where(Actor.local.is_(True))
+    return (await session.execute(query)).scalar_one_or_none()

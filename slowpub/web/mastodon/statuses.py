@@ -63,9 +63,9 @@ async def _reply_ids(request: Request, uri: str | None) -> tuple[str | None, str
         return None, None
     post = parent.local or parent.remote
     if parent.author is not None:
-        account = str(parent.author.actor_id)
+        account = str(parent.author.actor.public_id)
     else:
-        account = str(parent.remote.author_id) if parent.remote else None
+        account = str(parent.remote.author.public_id) if parent.remote else None
     return (str(post.public_id) if post else None), account
 
 
