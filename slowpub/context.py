@@ -16,6 +16,7 @@ import httpx
 from federation.netguard import make_http_client
 from federation.verify import PublicKey
 from slowpub import __version__
+from slowpub.auth.client_documents import ClientDocuments
 from slowpub.clock import Clock
 from slowpub.config import Settings
 from slowpub.delivery.clients import ClientFactory, HostClients, delivery_pool
@@ -63,6 +64,8 @@ class Context:
     key_fetch_slots: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(KEY_FETCH_CONCURRENCY)
     )
+    # OAuth client metadata document fetches: limits and recent outcomes.
+    client_documents: ClientDocuments = field(default_factory=ClientDocuments)
     host_clients: HostClients | None = None
     # Hosts with recorded delivery failures; a signed POST from one of them
     # clears its record (refreshed from the database now and then).

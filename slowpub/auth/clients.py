@@ -3,7 +3,9 @@
 Who a client is and where it may send a user are answered here, whether the
 client registered through Mastodon's ``POST /api/v1/apps`` or is a URL whose
 client metadata document (draft-ietf-oauth-client-id-metadata-document) we
-fetch. Client secrets (and the codes and tokens of :mod:`slowpub.auth.grants`)
+fetch (within the bounds of :mod:`slowpub.auth.client_documents`, and stored
+only once a valid document arrived). Client secrets (and the codes and tokens
+of :mod:`slowpub.auth.grants`)
 are 256-bit random strings stored only as SHA-256 digests: with that much
 entropy a plain hash is enough, and a leaked database grants nothing.
 """
@@ -20,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from federation.errors import FederationError
 from federation.fetch import fetch_json, is_json_content_type
+from slowpub.auth.client_documents import MAX_DOCUMENT_BYTES, DocumentUnavailable
 from slowpub.auth.errors import OAuthError
 from slowpub.auth.scopes import DEFAULT_SCOPES, parse_scopes
 from slowpub.context import Context
@@ -71,7 +74,11 @@ def redirect_uris_of(app: OAuthApp) -> list[str]:
 
 
 def is_unverified(app: OAuthApp) -> bool:
-    """A metadata-document client whose document could never be fetched."""
+    """A metadata-document client stored, by an earlier version, without a document.
+
+    Such rows are no longer made (a client_id whose document cannot be
+    fetched is refused); migration 0007 kept only those someone authorized.
+    """
     return app.registration == "metadata" and not redirect_uris_of(app)
 
 
@@ -224,57 +231,81 @@ def is_metadata_client_id(ctx: Context, client_id: str) -> bool:
     )
 
 
-async def _fetch_metadata(ctx: Context, client_id: str) -> dict[str, Any] | None:
+async def _fetch_metadata(ctx: Context, client_id: str) -> dict[str, Any]:
+    """The client's document, checked; raises DocumentUnavailable saying what is wrong.
+
+    No deadline here: :meth:`ClientDocuments.fetch` holds the whole fetch to one.
+    """
     try:
         final_url, doc = await fetch_json(
             ctx.http,
             client_id,
             allow_private=ctx.settings.allow_private_networks,
-            max_bytes=64 * 1024,
+            max_bytes=MAX_DOCUMENT_BYTES,
             max_redirects=0,
             content_type_ok=is_json_content_type,
+            deadline=None,
         )
-    except FederationError:
-        return None
+    except FederationError as exc:
+        raise DocumentUnavailable(f"it could not be fetched ({exc})") from exc
     if final_url != client_id or doc.get("client_id") != client_id:
-        return None
+        raise DocumentUnavailable("its client_id is not the URL it was fetched from")
     uris = doc.get("redirect_uris")
     if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
-        return None
+        raise DocumentUnavailable("it lists no redirect_uris")
     # Such a client has nowhere to keep a secret: only "none" makes sense.
     if doc.get("token_endpoint_auth_method", "none") != "none":
-        return None
+        raise DocumentUnavailable("its token_endpoint_auth_method is not none")
     try:
         for uri in uris:
             check_redirect_uri(uri)
         if isinstance(doc.get("scope"), str):
             parse_scopes(doc["scope"])
         _check_website(doc.get("client_uri") if isinstance(doc.get("client_uri"), str) else None)
-    except OAuthError:
-        return None
+    except OAuthError as exc:
+        raise DocumentUnavailable(exc.description) from exc
     return doc
 
 
 async def resolve_metadata_client(ctx: Context, client_id: str) -> OAuthApp:
-    """Fetch (again) the client's metadata document and store what it says.
+    """The client a metadata document describes, fetched (again) if need be.
 
-    A document that cannot be fetched leaves an *unverified* client (no
-    redirect URIs stored) that may only send users to loopback addresses,
-    where nobody but the user's own machine listens. A client verified once
-    keeps its last good document if a later fetch fails.
+    A client is stored only once its document was fetched and found valid;
+    until then the answer is a 400 saying why (503 if our own fetch limit
+    was full). A stored client keeps its last good document when a later
+    fetch fails, and is not refetched while its last fetch is fresh.
     """
-    doc = await _fetch_metadata(ctx, client_id)
-    existing = await find_app(ctx, client_id)
-    host = urlsplit(client_id).hostname or client_id
-    if doc is None:
+    documents = ctx.client_documents
+    now = ctx.clock.now()
+    if documents.is_fresh(client_id, now):
+        app = await find_app(ctx, client_id)
+        if app is not None:
+            return app
+    try:
+        return await documents.resolve(
+            client_id,
+            now,
+            lambda: _fetch_metadata(ctx, client_id),
+            lambda doc: _store_metadata(ctx, client_id, doc),
+        )
+    except DocumentUnavailable as exc:
+        existing = await find_app(ctx, client_id)
         if existing is not None:
             return existing
-        return await _register_metadata(ctx, client_id, host, [], _METADATA_SCOPES, None)
+        status = 503 if exc.busy else 400
+        raise OAuthError(
+            status, "invalid_client", f"The client's metadata document {client_id}: {exc.reason}."
+        ) from exc
+
+
+async def _store_metadata(ctx: Context, client_id: str, doc: dict[str, Any]) -> OAuthApp:
+    host = urlsplit(client_id).hostname or client_id
     name = doc.get("client_name") if isinstance(doc.get("client_name"), str) else None
     name = (name or host).strip()[:255] or host
     scope = doc["scope"] if isinstance(doc.get("scope"), str) and doc["scope"].strip() else None
     website = doc.get("client_uri") if isinstance(doc.get("client_uri"), str) else None
     uris = [check_redirect_uri(uri) for uri in doc["redirect_uris"]]
+    existing = await find_app(ctx, client_id)
     if existing is None:
         return await _register_metadata(
             ctx, client_id, name, uris, scope or _METADATA_SCOPES, website

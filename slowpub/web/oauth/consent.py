@@ -112,7 +112,13 @@ async def _check(
         and (app is None or app.registration == "metadata")
         and oauth_clients.is_metadata_client_id(ctx, client_id)
     ):
-        app = await oauth_clients.resolve_metadata_client(ctx, client_id)
+        try:
+            app = await oauth_clients.resolve_metadata_client(ctx, client_id)
+        except OAuthError as exc:
+            refused = _fatal(request, exc.description, status=exc.status)
+            if exc.status == 503:
+                refused.headers["Retry-After"] = "10"
+            return refused
     if app is None:
         return _fatal(request, "This client is not registered here.")
     redirect_uri = params.get("redirect_uri", "").strip()

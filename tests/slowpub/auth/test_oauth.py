@@ -793,44 +793,6 @@ async def test_client_metadata_document_must_name_itself(network, client) -> Non
     assert page.status_code == 400
 
 
-async def test_unreachable_metadata_document_allows_only_loopback(alice, client) -> None:
-    client_id = "https://nowhere.example/client.json"
-    verifier, challenge = pkce()
-    base = {
-        "response_type": "code",
-        "client_id": client_id,
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-    }
-    remote = await client.get(
-        "/oauth/authorize", params={**base, "redirect_uri": "https://nowhere.example/cb"}
-    )
-    assert remote.status_code == 400
-    assert "location" not in remote.headers
-
-    uri = "http://127.0.0.1:8123/cb"
-    page = await client.get("/oauth/authorize", params={**base, "redirect_uri": uri})
-    assert page.status_code == 200
-    assert "Unverified application" in page.text and client_id in page.text
-    form = hidden_fields(page.text) | {
-        "username": "alice",
-        "password": "correct horse",
-        "decision": "allow",
-    }
-    code = redirect_params(await client.post("/oauth/authorize", data=form), starts=uri)["code"]
-    token = await client.post(
-        "/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "client_id": client_id,
-            "redirect_uri": uri,
-            "code_verifier": verifier,
-        },
-    )
-    assert token.status_code == 200, token.text
-
-
 async def test_csrf_is_required(alice, client) -> None:
     app = await mastodon_app(client)
     page = await client.get("/oauth/authorize", params=answer_params(app))
