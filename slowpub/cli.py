@@ -12,11 +12,12 @@ and which errors become one line on stderr. The commands themselves live in
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
+
+from sqlalchemy.exc import DBAPIError
 
 from slowpub import __version__
 from slowpub.commands.accounts import (
@@ -32,7 +33,7 @@ from slowpub.commands.bundles import (
     cmd_bundle_seal,
     cmd_bundle_show,
 )
-from slowpub.commands.common import CommandError, open_context
+from slowpub.commands.common import CommandError, open_context, run
 from slowpub.commands.graph import (
     cmd_follow,
     cmd_followers,
@@ -68,6 +69,7 @@ from slowpub.outbound.posting import VISIBILITIES, PostingError
 from slowpub.social.accounts import AccountError
 from slowpub.social.follows import FollowError
 from slowpub.social.settings import SettingError
+from slowpub.storage.failures import failure_line, is_read_only
 
 EXIT_BAD_INPUT = 1
 
@@ -233,14 +235,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    database_url = ""
     try:
         settings = load_settings(create_secret=args.func in (cmd_init, cmd_quickstart))
+        database_url = settings.database_url
         if args.func in SYNC_COMMANDS:
             args.func(args, settings)
         elif args.func in NO_CONTEXT:
-            asyncio.run(args.func(args, settings))
+            run(args.func(args, settings))
         else:
-            asyncio.run(_with_context(args.func, args, settings))
+            run(_with_context(args.func, args, settings))
     except (
         CommandError,
         ConfigError,
@@ -252,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
         LookupError,
     ) as exc:
         print(f"slowpub: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except DBAPIError as exc:  # a read-only or broken database under a command's write
+        print(f"slowpub: {failure_line(database_url, exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
@@ -267,8 +274,13 @@ async def _with_context(
     try:
         await func(args, ctx)
         # What the command queued (a Follow, say) is sent now if it can be;
-        # anything that fails is retried by the server's workers.
-        await deliver_due(ctx)
+        # anything that fails is retried by the server's workers. A read-only
+        # database queued nothing, and reading it is no failure.
+        try:
+            await deliver_due(ctx)
+        except DBAPIError as exc:
+            if not is_read_only(exc):
+                raise
     finally:
         await ctx.close()
 

@@ -71,6 +71,9 @@ class Context:
     # clears its record (refreshed from the database now and then).
     troubled_hosts: set[str] = field(default_factory=set)
     troubled_hosts_loaded: datetime | None = None
+    # This process's lease_owners row once its workers run (slowpub.workers):
+    # the leases they take name it, so they are released if the process dies.
+    lease_owner: str | None = None
 
     def __post_init__(self) -> None:
         self.inbox_writer = InboxWriter(self.db)

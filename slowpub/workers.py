@@ -4,6 +4,12 @@
 alone (several such processes may share one PostgreSQL database). Each loop
 works while there is due work, then sleeps until nudged in-process or until
 the next poll, so work written by another process is found within a second.
+
+The workers of a process register as one lease owner (``storage.lease_owners``)
+and heartbeat while they run; on start and at every heartbeat they release
+the leases of workers that died (kill -9, a power cut), so a crash delays
+work by seconds, not by the five-minute lease. A clean stop releases this
+process's own leases.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from slowpub.context import Context
 from slowpub.delivery.sending import deliver_due
 from slowpub.inbound.processing import process_due
 from slowpub.outbound.release import release_due
+from slowpub.storage import lease_owners
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
@@ -72,12 +79,60 @@ async def _inbound_step(ctx: Context) -> int:
     return await process_due(ctx)
 
 
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+async def keep_lease_owner(ctx: Context, owner: str) -> None:
+    """Register ``owner`` (or refresh its heartbeat), then free dead workers' leases.
+
+    Run at start and every heartbeat. An owner whose row was reaped (this
+    process stalled past ``STALE``) registers again: its old leases may have
+    been taken over, and receivers de-duplicate the rare second POST.
+    """
+    now = ctx.clock.now()
+    if ctx.lease_owner != owner or not await lease_owners.beat(ctx.db, owner, now):
+        if ctx.lease_owner == owner:
+            log.warning("this worker was taken for dead (no heartbeat for a while): registering")
+        await lease_owners.register(ctx.db, owner, now)
+        ctx.lease_owner = owner
+    released = await lease_owners.reap(ctx.db, now)
+    if released:
+        log.info("released %d leases held by workers that are gone", released)
+        ctx.wakeups.deliveries.set()
+        ctx.wakeups.inbound.set()
+
+
+async def _heartbeat(ctx: Context, owner: str) -> None:
+    while True:
+        await asyncio.sleep(lease_owners.HEARTBEAT.total_seconds())
+        try:
+            await keep_lease_owner(ctx, owner)
+        except Exception as exc:  # a database hiccup: try again at the next beat
+            log.warning("lease owner heartbeat failed: %s", _one_line(exc))
+
+
 async def run_workers(ctx: Context) -> None:
-    """Run every worker loop until cancelled."""
-    await asyncio.gather(
-        _loop("inbound", _inbound_step, ctx.wakeups.inbound, ctx),
-        _loop("release", release_due, ctx.wakeups.release, ctx),
-        _loop("delivery", deliver_due, ctx.wakeups.deliveries, ctx),
-        _loop("bundles", seal_due, asyncio.Event(), ctx),
-        _loop("mail", send_due, ctx.wakeups.mail, ctx),
-    )
+    """Run every worker loop until cancelled, as one lease owner."""
+    owner = lease_owners.new_owner_id()
+    try:
+        await keep_lease_owner(ctx, owner)
+    except Exception as exc:  # work without an owner (leases then run out) rather than not at all
+        log.warning("cannot register this worker: %s; retrying", _one_line(exc))
+    try:
+        await asyncio.gather(
+            _heartbeat(ctx, owner),
+            _loop("inbound", _inbound_step, ctx.wakeups.inbound, ctx),
+            _loop("release", release_due, ctx.wakeups.release, ctx),
+            _loop("delivery", deliver_due, ctx.wakeups.deliveries, ctx),
+            _loop("bundles", seal_due, asyncio.Event(), ctx),
+            _loop("mail", send_due, ctx.wakeups.mail, ctx),
+        )
+    finally:
+        if ctx.lease_owner == owner:
+            ctx.lease_owner = None
+            try:
+                await lease_owners.retire(ctx.db, owner)
+            except Exception as exc:  # the leases then run out as they would after a crash
+                log.warning("cannot release this worker's leases: %s", _one_line(exc))

@@ -13,22 +13,34 @@ from pathlib import Path
 from typing import Any
 
 from slowpub import urls
-from slowpub.commands.common import CommandError, emit, open_context
+from slowpub.commands.common import CommandError, emit, open_context, require_writable
 from slowpub.config import Settings
 from slowpub.context import Context, build_context
 from slowpub.social.accounts import check_password, create_user, list_users, require_user
 from slowpub.social.instance_actor import ensure_instance_key
 from slowpub.social.settings import apply_setting, describe_user
 from slowpub.storage.engine import create_database
+from slowpub.storage.failures import failure_line
 from slowpub.storage.migrate import upgrade
 
 
 async def init_database(settings: Settings) -> None:
-    """Create the data dir, apply the migrations, make the instance key."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """Create the data dir, apply the migrations, make the instance key.
+
+    A migration that fails, or a database that cannot be written (which
+    would only fail later, under ``serve``), is one ``CommandError`` line.
+    """
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(f"cannot create the data dir {settings.data_dir}: {exc}") from exc
     db = create_database(settings.database_url)
     try:
-        await upgrade(db.engine)
+        try:
+            await upgrade(db.engine)
+        except Exception as exc:
+            raise CommandError(failure_line(settings.database_url, exc, "cannot migrate")) from exc
+        await require_writable(db, settings.database_url)
     finally:
         await db.dispose()
     ctx = build_context(settings)

@@ -1,5 +1,9 @@
 """What every command shares: the one-line error, output, and opening the database.
 
+A database that cannot be opened, is not up to date or (for the commands
+that must write: ``serve``, ``worker``, ``init``) is read-only is one
+``CommandError`` line, never a driver traceback.
+
 Kept apart from ``slowpub.cli`` so the command modules can use it without
 importing the entry point (which imports them).
 """
@@ -7,21 +11,42 @@ importing the entry point (which imports them).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
-from pathlib import Path
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
 from slowpub.config import Settings
 from slowpub.context import Context, build_context
+from slowpub.storage.engine import Database, sqlite_file, sqlite_threads_stopped
+from slowpub.storage.failures import failure_line
 from slowpub.storage.migrate import pending_revisions
 from slowpub.storage.models import Actor
+
+T = TypeVar("T")
 
 
 class CommandError(Exception):
     """A failure to report on one line."""
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` for commands: the loop outlives the database's threads.
+
+    Otherwise a connection that failed to open can add a thread's traceback
+    to the command's one-line error (see ``sqlite_threads_stopped``).
+    """
+
+    async def then_settle() -> T:
+        try:
+            return await main
+        finally:
+            await sqlite_threads_stopped()
+
+    return asyncio.run(then_settle())
 
 
 def emit(args: argparse.Namespace, data: Any, text: str) -> None:
@@ -32,14 +57,9 @@ def emit(args: argparse.Namespace, data: Any, text: str) -> None:
         print(text)
 
 
-def _sqlite_path(url: str) -> Path | None:
-    prefix = "sqlite+aiosqlite:///"
-    return Path(url[len(prefix) :]) if url.startswith(prefix) else None
-
-
 async def open_context(settings: Settings) -> Context:
     """A context on an initialised, up-to-date database, or a ``CommandError``."""
-    path = _sqlite_path(settings.database_url)
+    path = sqlite_file(settings.database_url)
     if path is not None and not path.exists():
         # Opening would create an empty file; say what to do instead.
         raise CommandError(f"no database at {path}: run `slowpub init` first")
@@ -54,14 +74,21 @@ async def open_context(settings: Settings) -> Context:
         raise
     except Exception as exc:
         await ctx.close()
-        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CommandError(f"cannot open the database: {first_line}") from exc
+        raise CommandError(failure_line(settings.database_url, exc, "cannot open")) from exc
     try:
         await _check_base_url(ctx)
     except CommandError:
         await ctx.close()
         raise
     return ctx
+
+
+async def require_writable(db: Database, url: str) -> None:
+    """A ``CommandError`` unless the database takes writes (see ``Database.check_writable``)."""
+    try:
+        await db.check_writable()
+    except Exception as exc:
+        raise CommandError(failure_line(url, exc, "cannot write to")) from exc
 
 
 async def _check_base_url(ctx: Context) -> None:

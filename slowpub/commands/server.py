@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from slowpub.commands.accounts import prepare_quickstart
-from slowpub.commands.common import open_context
+from slowpub.commands.common import open_context, require_writable, run
 from slowpub.config import Settings, require_secret
 from slowpub.context import build_context
 
@@ -70,9 +70,12 @@ def uvicorn_config(
 
 
 async def check_ready(settings: Settings) -> None:
-    """Fail with a ``CommandError`` unless the database can be served."""
+    """Fail with a ``CommandError`` unless the database can be served (and written)."""
     ctx = await open_context(settings)
-    await ctx.close()
+    try:
+        await require_writable(ctx.db, settings.database_url)
+    finally:
+        await ctx.close()
 
 
 def serve(
@@ -87,7 +90,7 @@ def serve(
 
     from slowpub.web.app import create_app
 
-    asyncio.run(check_ready(settings))
+    run(check_ready(settings))
     ctx = build_context(settings)
     app = create_app(ctx, workers=True, owns_context=True)
     if banner is not None:
@@ -115,6 +118,11 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
 
     async def main() -> None:
         ctx = await open_context(settings)
+        try:
+            await require_writable(ctx.db, settings.database_url)
+        except BaseException:
+            await ctx.close()
+            raise
         gc.freeze()  # see serve()
         task = asyncio.create_task(run_workers(ctx))
         loop = asyncio.get_running_loop()
@@ -128,13 +136,13 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
         finally:
             await ctx.close()
 
-    asyncio.run(main())
+    run(main())
 
 
 def cmd_quickstart(args: argparse.Namespace, settings: Settings) -> None:
     """Everything a first run needs: data dir, database, one account; then serve."""
     settings = serving_settings(settings, args.host, args.port)
-    password = asyncio.run(prepare_quickstart(settings, args.user))
+    password = run(prepare_quickstart(settings, args.user))
 
     def banner() -> None:
         print(

@@ -97,6 +97,7 @@ class OutcomeWriter:
                 "next_attempt_at": o.next_attempt_at or now,
                 "finished_at": now if o.state != "pending" else None,
                 "locked_until": None,
+                "locked_by": None,
             }
             for o in batch
         ]
@@ -112,6 +113,7 @@ class OutcomeWriter:
                 next_attempt_at=bindparam("next_attempt_at"),
                 finished_at=bindparam("finished_at"),
                 locked_until=bindparam("locked_until"),
+                locked_by=bindparam("locked_by"),
             )
         )
         succeeded = {o.host for o in batch if o.state == "done"}

@@ -30,6 +30,7 @@ activity id.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -284,7 +285,9 @@ class _Pass:
                     self.room.clear()
                     await self.room.wait()
                 now = self.ctx.clock.now()
-                ids = await claim(self.ctx.db, Delivery, now, self.limit)
+                ids = await claim(
+                    self.ctx.db, Delivery, now, self.limit, owner=self.ctx.lease_owner
+                )
                 if not ids:
                     break
                 claimed += len(ids)
@@ -293,9 +296,13 @@ class _Pass:
                 if len(ids) < self.limit:
                     break
         except asyncio.CancelledError:
-            # Shutting down: stop sending; unrecorded rows are retried after their lease.
+            # Shutting down: stop sending, but record what was sent, so that a
+            # worker taking over the released leases does not send it again.
             for task in self.tasks:
                 task.cancel()
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await self.writer.flush()
             raise
         except Exception:
             # A claim failed (the database, say): finish and record what was

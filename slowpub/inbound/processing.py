@@ -237,6 +237,7 @@ async def _process(ctx: Context, row: InboundActivity) -> None:
             return
         stored.attempts += 1
         stored.locked_until = None
+        stored.locked_by = None
         if error is None:
             stored.state = "ignored" if outcome == "ignored" else "done"
             stored.processed_at = now
@@ -253,7 +254,7 @@ async def _process(ctx: Context, row: InboundActivity) -> None:
 
 
 async def process_due(ctx: Context, limit: int = 100) -> int:
-    ids = await claim(ctx.db, InboundActivity, ctx.clock.now(), limit)
+    ids = await claim(ctx.db, InboundActivity, ctx.clock.now(), limit, owner=ctx.lease_owner)
     if not ids:
         return 0
     async with ctx.db.sessions() as session:

@@ -1,8 +1,10 @@
 """Claiming rows of durable work: the one place leases are taken.
 
 Work is rows (deliveries, inbound activities, later cooling posts). A worker
-claims a batch by setting ``locked_until``; a crashed worker's lease simply
-runs out and another takes the rows over. On PostgreSQL the candidate rows
+claims a batch by setting ``locked_until`` and, when it is a registered
+worker, ``locked_by`` (its ``lease_owners`` row): a crashed worker's leases
+are released as soon as another worker sees it is gone (``lease_owners``);
+a lease without an owner (a CLI command's) simply runs out. On PostgreSQL the candidate rows
 are read ``FOR UPDATE SKIP LOCKED`` so concurrent workers never wait on each
 other; on SQLite the single writer makes the guarded UPDATE atomic.
 """
@@ -20,7 +22,12 @@ LEASE = timedelta(minutes=5)
 
 
 async def claim(
-    db: Database, model: Any, now: datetime, limit: int, lease: timedelta = LEASE
+    db: Database,
+    model: Any,
+    now: datetime,
+    limit: int,
+    lease: timedelta = LEASE,
+    owner: str | None = None,
 ) -> list[int]:
     free = or_(model.locked_until.is_(None), model.locked_until < now)
     async with db.transaction() as session:
@@ -38,7 +45,7 @@ async def claim(
         claimed = await session.execute(
             update(model)
             .where(model.id.in_(ids), free)
-            .values(locked_until=now + lease)
+            .values(locked_until=now + lease, locked_by=owner)
             .returning(model.id)
         )
         return sorted(claimed.scalars())

@@ -179,6 +179,8 @@ class InboundActivity(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The lease_owners row of the worker holding the lease (NULL: none, or a CLI).
+    locked_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
@@ -202,6 +204,8 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The lease_owners row of the worker holding the lease (NULL: none, or a CLI).
+    locked_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
     last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -211,6 +215,22 @@ class Delivery(Base):
         UniqueConstraint("activity_uri", "inbox_url", name="uq_deliveries_activity_inbox"),
         Index("ix_deliveries_due", "state", "next_attempt_at"),
     )
+
+
+class LeaseOwner(Base):
+    """A running worker process, so the leases it holds die with it.
+
+    ``host`` names the machine and its process namespace: only there does
+    ``pid`` mean anything. A row whose heartbeat stopped, or whose pid is gone
+    from this host, is a crashed worker whose leases anyone may release.
+    """
+
+    __tablename__ = "lease_owners"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Post(Base):
