@@ -6,7 +6,7 @@ it, so a newly started worker can release at once what a killed one held
 instead of waiting out the five-minute lease.
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0007
 Create Date: 2026-11-28 16:00:00.000000
 """
 
