@@ -30,6 +30,8 @@ from slowpub.storage.models import Actor
 
 ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
 CACHE_TTL = timedelta(days=1)
+# A key id is refetched after a failed signature at most once this often
+# (see _refetch); other key ids of the same host keep their own refetch.
 KEY_REFETCH_COOLDOWN = timedelta(minutes=1)
 # Keys are re-read from the database after this long (another process may
 # have refetched a rotated key meanwhile).
@@ -300,6 +302,43 @@ async def _stored_key(ctx: Context, key_id: str) -> PublicKey:
     return await _fetch_key_bounded(ctx, key_id)
 
 
+async def _refetch_and_cache(ctx: Context, key_id: str, now: datetime) -> PublicKey:
+    key = await _fetch_key_bounded(ctx, key_id)
+    ctx.key_cache[key_id] = (now, key)
+    return key
+
+
+async def _refetch(ctx: Context, key_id: str) -> PublicKey:
+    """The key as its owner publishes it now, after a signature failed with the cached one.
+
+    Rationed per key id, not per host: one forged request naming a host's
+    key, or several actors there rotating at once, must not leave the other
+    senders of that host unverifiable. Within the cool-down a request shares
+    the refetch in flight or gets the key it fetched, so a forger who spent
+    a key's refetch has fetched the owner's current key for the owner.
+    """
+    now = ctx.clock.now()
+    last = ctx.key_refetches.get(key_id)
+    if last is not None and now - last < KEY_REFETCH_COOLDOWN:
+        pending = ctx.key_refetch_lookups.get(key_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        cached = ctx.key_cache.get(key_id)
+        if cached is not None:
+            return cached[1]  # as fetched moments ago: the caller sees it did not change
+        raise KeyNotFoundError(f"key {key_id} was refetched moments ago; not again yet")
+    if len(ctx.key_refetches) > KEY_CACHE_SIZE:  # bounded like the key cache
+        ctx.key_refetches = {
+            k: at for k, at in ctx.key_refetches.items() if now - at < KEY_REFETCH_COOLDOWN
+        }
+    ctx.key_refetches[key_id] = now
+    ctx.key_cache.pop(key_id, None)
+    pending = asyncio.ensure_future(_refetch_and_cache(ctx, key_id, now))
+    ctx.key_refetch_lookups[key_id] = pending
+    pending.add_done_callback(lambda _: ctx.key_refetch_lookups.pop(key_id, None))
+    return await asyncio.shield(pending)
+
+
 def make_key_resolver(ctx: Context) -> KeyResolver:
     async def resolve(key_id: str, refresh: bool) -> PublicKey:
         if web_url(key_id) is None:  # also what no URL parser accepts ("https://[x]/")
@@ -328,14 +367,6 @@ def make_key_resolver(ctx: Context) -> KeyResolver:
                 ctx.key_cache.clear()  # crude, but bounded; refilled from the database
             ctx.key_cache[key_id] = (now, key)
             return key
-        host = host_of(key_id)
-        last = ctx.key_refetches.get(host)
-        if last is not None and now - last < KEY_REFETCH_COOLDOWN:
-            raise KeyNotFoundError(f"key {key_id} was refetched moments ago; not again yet")
-        ctx.key_refetches[host] = now
-        ctx.key_cache.pop(key_id, None)
-        key = await _fetch_key_bounded(ctx, key_id)
-        ctx.key_cache[key_id] = (now, key)
-        return key
+        return await _refetch(ctx, key_id)
 
     return resolve
