@@ -2,8 +2,10 @@
 
 Mastodon resolves accounts only over https and falls back to host-meta's LRDD
 template when ``/.well-known/webfinger`` is missing; we do the same so that
-accounts on servers with a separate WebFinger host resolve. The server-side
-builders produce the documents Mastodon expects from us.
+accounts on servers with a separate WebFinger host resolve. The reverse
+lookup (an actor URL to its account) names actors that publish no
+``preferredUsername``. The server-side builders produce the documents
+Mastodon expects from us.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import quoteattr
 
 import httpx
@@ -137,6 +139,40 @@ async def lookup(
             raise WebFingerError(f"{user}@{host} has no ActivityPub self link")
         return actor
     raise WebFingerError(f"cannot resolve {user}@{host}: {reasons[-1] if reasons else 'no scheme'}")
+
+
+async def account_of_actor(
+    client: httpx.AsyncClient,
+    actor_uri: str,
+    *,
+    allow_private: bool,
+    deadline: float | None = None,
+) -> tuple[str, str]:
+    """The ``(user, host)`` that the actor's own host gives for its id (reverse lookup).
+
+    Mastodon, GoToSocial and most servers answer ``resource=<actor URL>``.
+    The subject counts only if the answer's ActivityPub ``self`` link is
+    that very actor: anyone can write a subject, only the actor's host
+    decides where its WebFinger points.
+    """
+    parts = urlsplit(actor_uri)
+    resource = quote(actor_uri, safe="")
+    url = f"{parts.scheme}://{parts.netloc}/.well-known/webfinger?resource={resource}"
+    _, document = await fetch_json(
+        client,
+        url,
+        allow_private=allow_private,
+        accept=JRD_ACCEPT,
+        max_bytes=MAX_JRD_BYTES,
+        content_type_ok=is_json_content_type,
+        deadline=deadline,
+    )
+    if _self_link(document) != actor_uri:
+        raise WebFingerError(f"WebFinger at {parts.netloc} does not point back to {actor_uri}")
+    subject = document.get("subject")
+    if not isinstance(subject, str) or subject[:5].lower() != "acct:":
+        raise WebFingerError(f"WebFinger at {parts.netloc} names no account for {actor_uri}")
+    return parse_account(subject)
 
 
 def jrd_for_actor(

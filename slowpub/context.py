@@ -49,9 +49,12 @@ class Context:
     clock: Clock
     http: httpx.AsyncClient
     wakeups: Wakeups = field(default_factory=Wakeups)
-    # Per remote host: when we last refetched a key after a failed signature,
-    # so a forger cannot make us fetch in a loop.
-    key_refetches: dict[str, datetime] = field(default_factory=dict)
+    # Per key id: when we last refetched it after a failed signature, and
+    # that refetch (in flight or done), so a forger cannot make us fetch in
+    # a loop and requests meanwhile share what it fetched.
+    key_refetches: dict[str, tuple[datetime, asyncio.Future[PublicKey]]] = field(
+        default_factory=dict
+    )
     instance_key: tuple[str, str] | None = None
     inbox_writer: InboxWriter = field(init=False)
     # Verified remote keys by keyId, so a busy inbox does not query per request.

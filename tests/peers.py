@@ -29,7 +29,8 @@ class FakeActor:
     key_style: str = "fragment"  # "fragment" (Mastodon) or "path" (GoToSocial)
     private_pem: str = field(default_factory=generate_private_key_pem)
     at: str | None = None  # an actor id of another shape (Lemmy /u/x, Misskey /users/9abc)
-    extra: dict[str, Any] = field(default_factory=dict)  # more fields for its document
+    # More fields for its document; None removes one (an actor without preferredUsername).
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def uri(self) -> str:
@@ -51,7 +52,7 @@ class FakeActor:
         }
 
     def document(self) -> dict[str, Any]:
-        return {
+        doc = {
             "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
             "id": self.uri,
             "type": "Person",
@@ -63,6 +64,7 @@ class FakeActor:
             "publicKey": self.public_key(),
             **self.extra,
         }
+        return {k: v for k, v in doc.items() if v is not None}
 
 
 class FakeServer:
@@ -124,6 +126,9 @@ class FakeServer:
         if path == "/.well-known/webfinger":
             resource = request.query_params.get("resource", "")
             name = resource.removeprefix("acct:").split("@")[0]
+            # Also the reverse lookup by actor id, as Mastodon answers it.
+            by_id = [a.username for a in self.actors.values() if a.uri == resource]
+            name = by_id[0] if by_id else name
             if name in self.actors:
                 doc = {
                     "subject": f"acct:{name}@{self.host}",

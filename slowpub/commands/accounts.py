@@ -18,7 +18,8 @@ from slowpub.config import Settings
 from slowpub.context import Context, build_context
 from slowpub.social.accounts import check_password, create_user, list_users, require_user
 from slowpub.social.instance_actor import ensure_instance_key
-from slowpub.social.settings import apply_setting, describe_user
+from slowpub.social.profile import change_settings
+from slowpub.social.settings import describe_user
 from slowpub.storage.engine import create_database
 from slowpub.storage.failures import failure_line
 from slowpub.storage.migrate import upgrade
@@ -104,10 +105,9 @@ async def cmd_user_set(args: argparse.Namespace, ctx: Context) -> None:
     value = args.value
     if args.key == "password":
         value = _read_password(argparse.Namespace(password_stdin=True)) if value == "-" else value
-    async with ctx.db.transaction() as session:
-        user = await require_user(session, args.name)
-        apply_setting(user, args.key, value)
-        data = describe_user(user)
+    # A profile change also queues an Update of the actor for followers.
+    user, _ = await change_settings(ctx, args.name, {args.key: value})
+    data = describe_user(user)
     emit(args, data, f"{args.name}: {args.key} set")
 
 

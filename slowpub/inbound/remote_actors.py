@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +32,8 @@ from slowpub.storage.models import Actor
 
 ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
 CACHE_TTL = timedelta(days=1)
+# A key id is refetched after a failed signature at most once this often
+# (see _refetch); other key ids of the same host keep their own refetch.
 KEY_REFETCH_COOLDOWN = timedelta(minutes=1)
 # Keys are re-read from the database after this long (another process may
 # have refetched a rotated key meanwhile).
@@ -45,6 +49,11 @@ KEY_FETCH_DEADLINE = 8.0
 # become 50 signed GETs to it. Keys already stored still verify.
 FAILED_KEY_TTL = timedelta(minutes=5)
 HOST_FAILURE_LIMIT = 3
+# An actor without preferredUsername is named by its host's WebFinger
+# (reverse lookup, once, within this many seconds of the key deadline),
+# else by the last segment of its id that looks like a name.
+NAME_LOOKUP_DEADLINE = 3.0
+_DERIVED_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.~-]{0,63}")
 
 
 class ActorError(ValueError):
@@ -75,16 +84,20 @@ def _public_key_of(doc: dict[str, Any], key_id: str | None = None) -> dict[str, 
 
 
 def parse_actor(doc: dict[str, Any]) -> dict[str, Any]:
-    """The columns we keep for an actor document, or ActorError if it is not one."""
+    """The columns we keep for an actor document, or ActorError if it is not one.
+
+    ``preferredUsername`` is optional in ActivityPub: without one there is
+    no ``username`` here, and :func:`store_actor` names the actor (an Update
+    of a known actor keeps the name it has).
+    """
     uri = doc.get("id")
     if not isinstance(uri, str):
         raise ActorError("actor document has no id")
     if doc.get("type") not in ACTOR_TYPES:
         raise ActorError(f"{uri} is a {doc.get('type')!r}, not an actor")
     inbox = doc.get("inbox")
-    username = doc.get("preferredUsername")
-    if not isinstance(inbox, str) or not isinstance(username, str) or not username:
-        raise ActorError(f"{uri} has no inbox or preferredUsername")
+    if not isinstance(inbox, str):
+        raise ActorError(f"{uri} has no inbox")
     if not same_origin(inbox, uri):
         raise ActorError(f"{uri} names an inbox on another host")
     key = _public_key_of(doc)
@@ -98,10 +111,9 @@ def parse_actor(doc: dict[str, Any]) -> dict[str, Any]:
         key = None
     endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
     shared = endpoints.get("sharedInbox")
-    return {
+    fields = {
         "uri": uri,
         "actor_type": doc["type"],
-        "username": username,
         "domain": host_of(uri),
         "name": doc.get("name") if isinstance(doc.get("name"), str) else None,
         # Remote HTML through the one sanitizer, links only if http(s): both
@@ -117,9 +129,40 @@ def parse_actor(doc: dict[str, Any]) -> dict[str, Any]:
         "manually_approves_followers": bool(doc.get("manuallyApprovesFollowers", False)),
         "raw": json.dumps(doc),
     }
+    username = doc.get("preferredUsername")
+    if isinstance(username, str) and username:
+        fields["username"] = username
+    return fields
+
+
+def _name_from_id(uri: str) -> str:
+    for segment in reversed(urlsplit(uri).path.split("/")):
+        name = unquote(segment).lstrip("@~")
+        if _DERIVED_NAME.fullmatch(name):
+            return name
+    return host_of(uri).split(":")[0]  # like an instance actor: named after its host
+
+
+async def _name_for(ctx: Context, uri: str) -> str:
+    """A username for an actor that publishes none, as Mastodon would show it."""
+    known = await cached_actor(ctx, uri)
+    if known is not None:
+        return known.username
+    try:
+        name, _ = await webfinger.account_of_actor(
+            ctx.http,
+            uri,
+            allow_private=ctx.settings.allow_private_networks,
+            deadline=NAME_LOOKUP_DEADLINE,
+        )
+    except FederationError:
+        return _name_from_id(uri)
+    return name if _DERIVED_NAME.fullmatch(name) else _name_from_id(uri)
 
 
 async def store_actor(ctx: Context, fields: dict[str, Any]) -> Actor:
+    if "username" not in fields:
+        fields = {**fields, "username": await _name_for(ctx, fields["uri"])}
     now = ctx.clock.now()
     for _ in range(3):
         try:
@@ -300,6 +343,41 @@ async def _stored_key(ctx: Context, key_id: str) -> PublicKey:
     return await _fetch_key_bounded(ctx, key_id)
 
 
+async def _refetch_and_cache(ctx: Context, key_id: str, now: datetime) -> PublicKey:
+    key = await _fetch_key_bounded(ctx, key_id)
+    ctx.key_cache[key_id] = (now, key)
+    return key
+
+
+async def _refetch(ctx: Context, key_id: str) -> PublicKey:
+    """The key as its owner publishes it now, after a signature failed with the cached one.
+
+    Rationed per key id, not per host: one forged request naming a host's
+    key, or several actors there rotating at once, must not leave the other
+    senders of that host unverifiable. Within the cool-down a request gets
+    what the last refetch of that key fetched (waiting for it if it is in
+    flight), so a forger who spent a key's refetch has fetched the owner's
+    current key for the owner.
+    """
+    now = ctx.clock.now()
+    last = ctx.key_refetches.get(key_id)
+    if last is not None and now - last[0] < KEY_REFETCH_COOLDOWN:
+        try:
+            return await asyncio.shield(last[1])
+        except KeyNotFoundError as exc:
+            raise KeyNotFoundError(f"key {key_id} was refetched moments ago: {exc}") from None
+    if len(ctx.key_refetches) > KEY_CACHE_SIZE:  # bounded like the key cache
+        ctx.key_refetches = {
+            k: entry
+            for k, entry in ctx.key_refetches.items()
+            if now - entry[0] < KEY_REFETCH_COOLDOWN
+        }
+    ctx.key_cache.pop(key_id, None)
+    pending = asyncio.ensure_future(_refetch_and_cache(ctx, key_id, now))
+    ctx.key_refetches[key_id] = (now, pending)
+    return await asyncio.shield(pending)
+
+
 def make_key_resolver(ctx: Context) -> KeyResolver:
     async def resolve(key_id: str, refresh: bool) -> PublicKey:
         if web_url(key_id) is None:  # also what no URL parser accepts ("https://[x]/")
@@ -328,14 +406,6 @@ def make_key_resolver(ctx: Context) -> KeyResolver:
                 ctx.key_cache.clear()  # crude, but bounded; refilled from the database
             ctx.key_cache[key_id] = (now, key)
             return key
-        host = host_of(key_id)
-        last = ctx.key_refetches.get(host)
-        if last is not None and now - last < KEY_REFETCH_COOLDOWN:
-            raise KeyNotFoundError(f"key {key_id} was refetched moments ago; not again yet")
-        ctx.key_refetches[host] = now
-        ctx.key_cache.pop(key_id, None)
-        key = await _fetch_key_bounded(ctx, key_id)
-        ctx.key_cache[key_id] = (now, key)
-        return key
+        return await _refetch(ctx, key_id)
 
     return resolve

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from federation.vocab import AS_CONTEXT
+from federation.vocab import AS_CONTEXT, PUBLIC
 
 
 def new_id(actor_uri: str, kind: str) -> str:
@@ -46,4 +46,23 @@ def answer_follow(kind: str, actor_uri: str, follow_activity: dict[str, Any]) ->
         "type": kind,
         "actor": actor_uri,
         "object": _embedded(follow_activity),
+    }
+
+
+def update_actor(actor_document: dict[str, Any]) -> dict[str, Any]:
+    """An Update carrying our whole actor document, addressed as Mastodon addresses it.
+
+    Mastodon replaces its copy of a remote account with the embedded actor,
+    so the object is the full document we serve (key included), in its
+    context; ``cc`` names the followers, who are the ones it is sent to.
+    """
+    actor_uri = actor_document["id"]
+    return {
+        "@context": actor_document["@context"],
+        "id": new_id(actor_uri, "updates"),
+        "type": "Update",
+        "actor": actor_uri,
+        "to": [PUBLIC],
+        "cc": [actor_document["followers"]],
+        "object": _embedded(actor_document),
     }

@@ -1,7 +1,8 @@
 """Per-user settings as the CLI (and later the web UI) names them.
 
 One table of names so ``slowpub user set`` and ``slowpub user show`` always
-agree; later issues add the cooling-off and bundle settings here.
+agree. Faces change settings through :func:`slowpub.social.profile.change_settings`,
+which also tells followers when the profile changed.
 """
 
 from __future__ import annotations

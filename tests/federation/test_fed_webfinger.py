@@ -8,7 +8,13 @@ import httpx
 import pytest
 
 from federation.errors import WebFingerError
-from federation.webfinger import host_meta_xrd, jrd_for_actor, lookup, parse_account
+from federation.webfinger import (
+    account_of_actor,
+    host_meta_xrd,
+    jrd_for_actor,
+    lookup,
+    parse_account,
+)
 
 # Shaped like mastodon.social's answer.
 MASTODON_JRD = {
@@ -145,6 +151,35 @@ async def test_lookup_http_scheme_for_development() -> None:
             client, "alice@localhost:8000", allow_private=True, schemes=("https", "http")
         )
     assert actor == "http://localhost:8000/users/alice"
+
+
+REVERSE_URL = (
+    "https://mastodon.social/.well-known/webfinger"
+    "?resource=https%3A%2F%2Fmastodon.social%2Fusers%2FGargron"
+)
+
+
+async def test_reverse_lookup_names_the_actor() -> None:
+    client, seen = _client({REVERSE_URL: httpx.Response(200, json=MASTODON_JRD)})
+    async with client:
+        account = await account_of_actor(
+            client, "https://mastodon.social/users/Gargron", allow_private=False
+        )
+    assert account == ("Gargron", "mastodon.social") and seen == [REVERSE_URL]
+
+
+async def test_reverse_lookup_must_point_back_to_the_actor() -> None:
+    # A host answering with someone else's account for this id names nobody.
+    other = {**MASTODON_JRD, "subject": "acct:admin@mastodon.social"}
+    other["links"] = [
+        {**link, "href": "https://mastodon.social/users/admin"} for link in MASTODON_JRD["links"]
+    ]
+    client, _ = _client({REVERSE_URL: httpx.Response(200, json=other)})
+    async with client:
+        with pytest.raises(WebFingerError, match="point back"):
+            await account_of_actor(
+                client, "https://mastodon.social/users/Gargron", allow_private=False
+            )
 
 
 def test_jrd_for_actor_shape() -> None:

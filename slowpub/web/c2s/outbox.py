@@ -3,8 +3,9 @@
 Every activity is translated onto the same posting service, queue and
 follow code as the other faces: a Create cools like any post (the answer
 carries the release time), an Update of a cooling post edits it, a Delete of
-a cooling post cancels it, and a Create with no recipients is a private
-note that never federates.
+a cooling post cancels it, a Create with no recipients is a private
+note that never federates, and an Update of the owner's actor changes the
+profile (followers get it, as from every other face).
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ from slowpub.outbound.posting import (
     react,
 )
 from slowpub.social.accounts import AccountError
+from slowpub.social.documents import person
 from slowpub.social.follows import FollowError, decide_request, follow, unfollow
+from slowpub.social.profile import change_settings
+from slowpub.social.settings import SettingError
 from slowpub.storage.models import Actor, Post, QueueItem, User
 from slowpub.web.c2s.common import error, owner
 from slowpub.web.mastodon.entities import iso
@@ -175,6 +179,8 @@ async def outbox_post(request: Request) -> Response:
         if kind == "Update":
             if not isinstance(obj, dict):
                 raise error(422, "Update needs the edited object embedded")
+            if id_of(obj) == user.actor.uri:
+                return await _update_profile(request, user, obj)
             _, item = await _post_by_uri(request, user, id_of(obj))
             edited = await edit_item(ctx, item.id, _text_of(obj), cw=obj.get("summary"))
             return _created(await _item_activity(request, user, edited.id), None)
@@ -251,6 +257,29 @@ async def outbox_post(request: Request) -> Response:
     except (PostingError, FollowError, ActorError, AccountError) as exc:
         raise error(422, str(exc)) from exc
     raise error(422, f"{kind} activities are not supported in the outbox")
+
+
+async def _update_profile(request: Request, user: User, actor: dict[str, Any]) -> Response:
+    """An Update of the owner's own actor: the fields slowpub keeps, the rest as they are."""
+    if actor.get("preferredUsername") not in (None, user.username):
+        raise error(422, "the username is part of the account's address and cannot change")
+    changes: dict[str, str] = {}
+    if "name" in actor:
+        changes["display-name"] = actor["name"] if isinstance(actor["name"], str) else ""
+    if "summary" in actor:  # served as HTML, kept as plain text
+        summary = actor["summary"]
+        changes["summary"] = html_to_text(summary).strip() if isinstance(summary, str) else ""
+    if "manuallyApprovesFollowers" in actor:
+        locked = actor["manuallyApprovesFollowers"] is True
+        changes["manually-approves-followers"] = "on" if locked else "off"
+    ctx = ctx_of(request)
+    try:
+        user, update = await change_settings(ctx, user.username, changes)
+    except SettingError as exc:
+        raise error(422, str(exc)) from exc
+    if update is None:  # nothing changed, nothing sent: the actor as it stands
+        return _created(person(ctx.settings, user), None, status=200)
+    return _created(update, None)
 
 
 async def _undo(request: Request, user: User, obj: Any) -> Response:

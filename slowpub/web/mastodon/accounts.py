@@ -23,7 +23,8 @@ from slowpub.inbound.intake import Skip, fetch_post, store_post
 from slowpub.inbound.remote_actors import ActorError, resolve_account
 from slowpub.social.accounts import AccountError
 from slowpub.social.follows import FollowError, decide_request, follow, unfollow
-from slowpub.social.settings import SettingError, apply_setting
+from slowpub.social.profile import change_settings
+from slowpub.social.settings import SettingError
 from slowpub.storage.models import Actor, Follow, InboundItem, Post, RemotePost, User
 from slowpub.web.api_util import (
     api_json,
@@ -62,22 +63,16 @@ async def update_credentials(request: Request) -> Response:
     assert token.user is not None
     data = await params(request)
     ctx = ctx_of(request)
-    changes = {"display_name": "display-name", "note": "summary"}
-    async with ctx.db.transaction() as session:
-        user = await session.get(User, token.user.id)
-        assert user is not None
-        try:
-            for field, key in changes.items():
-                if field in data:
-                    apply_setting(user, key, str(data[field]))
-            if "locked" in data:
-                apply_setting(
-                    user, "manually-approves-followers", "on" if truthy(data["locked"]) else "off"
-                )
-        except SettingError as exc:
-            raise unprocessable(str(exc)) from exc
-        answer = entities.account(ctx.settings, user.actor, user=user)
-    return api_json(answer)
+    names = {"display_name": "display-name", "note": "summary"}
+    changes = {key: str(data[field]) for field, key in names.items() if field in data}
+    if "locked" in data:
+        changes["manually-approves-followers"] = "on" if truthy(data["locked"]) else "off"
+    try:
+        # Followers get an Update of the actor when the profile changed.
+        user, _ = await change_settings(ctx, token.user.username, changes)
+    except SettingError as exc:
+        raise unprocessable(str(exc)) from exc
+    return api_json(entities.account(ctx.settings, user.actor, user=user))
 
 
 async def _actor(request: Request, viewer: User | None) -> Actor:

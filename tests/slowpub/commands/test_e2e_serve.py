@@ -70,6 +70,18 @@ def test_two_real_servers_follow_each_other(servers) -> None:
         (f"alice@127.0.0.1:{a.port}", "accepted")
     ]
 
+    # bob renames himself from the command line, while b serves: b's worker
+    # sends the Update, and a's copy of bob changes without refetching him.
+    b.cli("user", "set", "bob", "display-name", "Bob the Builder")
+
+    def renamed() -> bool:
+        lookup = httpx.get(
+            f"{a.base}/api/v1/accounts/lookup", params={"acct": f"bob@127.0.0.1:{b.port}"}
+        )
+        return lookup.status_code == 200 and lookup.json()["display_name"] == "Bob the Builder"
+
+    wait_for(renamed)
+
 
 def test_cli_reports_bad_input(tmp_path: Path) -> None:
     server = Server("c", tmp_path, None)

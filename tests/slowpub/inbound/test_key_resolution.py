@@ -170,3 +170,53 @@ async def test_a_key_server_that_never_finishes_gets_a_401_in_time(
         assert r.status_code == 401
         assert time.monotonic() - started < 2
     assert gets_to(network, "drip.test") == 1  # the second POST was refused from memory
+
+
+async def test_two_actors_of_one_host_rotating_keys_are_both_accepted(network, alpha) -> None:
+    await create_user(alpha.ctx, "alice", password="correct horse")
+    host = FakeServer("rotating.test")
+    network.transport.add("rotating.test", host.app)
+    xavier, yvonne = host.add_actor("xavier"), host.add_actor("yvonne")
+    for n, sender in enumerate((xavier, yvonne)):
+        assert (await signed_post(alpha, sender, follow_body(sender.uri, n))).status_code == 202
+    # The server rotates every key (Mastodon after a key compromise, say).
+    xavier.private_pem, yvonne.private_pem = generate_private_key_pem(), generate_private_key_pem()
+    for n, sender in enumerate((xavier, yvonne), start=10):
+        answer = await signed_post(alpha, sender, follow_body(sender.uri, n))
+        assert answer.status_code == 202, (sender.username, answer.text)
+    assert fetches_of(network, xavier.path) == fetches_of(network, yvonne.path) == 2
+    assert await stored(alpha) == 4
+
+
+async def test_forgeries_naming_a_key_spend_only_that_keys_refetch(network, alpha) -> None:
+    await create_user(alpha.ctx, "alice", password="correct horse")
+    host = FakeServer("rotating.test")
+    network.transport.add("rotating.test", host.app)
+    xavier, yvonne = host.add_actor("xavier"), host.add_actor("yvonne")
+    for n, sender in enumerate((xavier, yvonne)):
+        assert (await signed_post(alpha, sender, follow_body(sender.uri, n))).status_code == 202
+    # xavier rotates his key; at the same moment a forger floods alpha with
+    # requests naming xavier's key id, signed with a key of its own.
+    xavier.private_pem = generate_private_key_pem()
+    forger = FakeActor("rotating.test", "xavier", private_pem=generate_private_key_pem())
+    answers = await asyncio.gather(
+        *(signed_post(alpha, forger, follow_body(xavier.uri, 100 + n)) for n in range(30)),
+        signed_post(alpha, xavier, follow_body(xavier.uri, 2)),
+    )
+    assert [a.status_code for a in answers] == [401] * 30 + [202]
+    assert fetches_of(network, xavier.path) == 2  # the first contact and one refetch
+    # yvonne, on the same host, rotates too: her next POST gets its own refetch.
+    yvonne.private_pem = generate_private_key_pem()
+    assert (await signed_post(alpha, yvonne, follow_body(yvonne.uri, 3))).status_code == 202
+    assert fetches_of(network, yvonne.path) == 2
+    # More forgeries within the minute fetch nothing; after it, once more.
+    for n in range(10):
+        forged = await signed_post(alpha, forger, follow_body(xavier.uri, 200 + n))
+        assert forged.status_code == 401
+    assert fetches_of(network, xavier.path) == 2
+    network.clock.advance(remote_actors.KEY_REFETCH_COOLDOWN + timedelta(seconds=1))
+    for n in range(10):
+        forged = await signed_post(alpha, forger, follow_body(xavier.uri, 300 + n))
+        assert forged.status_code == 401
+    assert fetches_of(network, xavier.path) == 3
+    assert await stored(alpha) == 4

@@ -1,12 +1,14 @@
-"""What other servers send and serve: GoToSocial key ids, forwarding, id-less activities."""
+"""What other servers send and serve: GoToSocial key ids, forwarding, id-less activities,
+actors without preferredUsername."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from peers import FakeServer, signed_post
-from tests_support import stored
+from tests_support import follow_body, stored
 
-from slowpub.inbound.remote_actors import ActorError, fetch_actor
+from slowpub.inbound.remote_actors import ActorError, cached_actor, fetch_actor
 from slowpub.social.accounts import create_user
 from slowpub.social.follows import follow, list_follows
 from slowpub.workers import drain
@@ -143,3 +145,46 @@ async def test_burst_from_a_new_server_fetches_once_and_stores_all(network, alph
     actor_fetches = [r for r in network.transport.requests if r.url.path == "/users/mary"]
     assert len(actor_fetches) == 1
     assert await stored(alpha) == 12
+
+
+@pytest.mark.parametrize(
+    ("webfinger", "acct"), [(True, "quiet@quiet.test"), (False, "7f3a9c@quiet.test")]
+)
+async def test_actor_without_preferred_username_can_follow(
+    network, alpha, webfinger: bool, acct: str
+) -> None:
+    # preferredUsername is optional in ActivityPub; such actors are named by
+    # their host's WebFinger (reverse lookup), else by the end of their id.
+    await create_user(alpha.ctx, "alice", password="correct horse")
+    peer = FakeServer("quiet.test")
+    network.transport.add("quiet.test", peer.app)
+    if not webfinger:
+        peer.statuses["/.well-known/webfinger"] = 404
+    quiet = peer.add_actor(
+        "quiet", at="https://quiet.test/ap/actors/7f3a9c", extra={"preferredUsername": None}
+    )
+    assert "preferredUsername" not in quiet.document()
+    r = await signed_post(alpha, quiet, follow_body(quiet.uri, 1))
+    assert r.status_code == 202, r.text
+    await drain(alpha.ctx)
+    followers = await list_follows(alpha.ctx, "alice", direction="followers")
+    assert [(f.handle, f.state) for f in followers] == [(acct, "accepted")]
+    assert [a["type"] for a in peer.received] == ["Accept"]
+
+    # Its profile changes; the Update (again without preferredUsername) keeps the name.
+    update = {
+        "id": quiet.uri + "#updates/1",
+        "type": "Update",
+        "actor": quiet.uri,
+        "object": {**quiet.document(), "name": "Quiet One"},
+    }
+    assert (await signed_post(alpha, quiet, update)).status_code == 202
+    await drain(alpha.ctx)
+    actor = await cached_actor(alpha.ctx, quiet.uri)
+    assert actor is not None
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=alpha.app), base_url="https://alpha.test"
+    ) as client:
+        account = (await client.get(f"/api/v1/accounts/{actor.id}")).json()
+    assert (account["acct"], account["username"]) == (acct, acct.split("@")[0])
+    assert account["display_name"] == "Quiet One"
