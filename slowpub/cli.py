@@ -23,7 +23,9 @@ from slowpub import __version__
 from slowpub.commands.accounts import (
     cmd_init,
     cmd_user_create,
+    cmd_user_end_sessions,
     cmd_user_list,
+    cmd_user_sessions,
     cmd_user_set,
     cmd_user_show,
 )
@@ -127,6 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("key")
     p.add_argument("value", help="the new value; for password, - reads it from stdin")
+    p.add_argument("--json", action="store_true")
+    p = usub.add_parser("sessions", help="the account's logged-in browsers")
+    p.set_defaults(func=cmd_user_sessions)
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true")
+    p = usub.add_parser("end-sessions", help="log the account out of every browser")
+    p.set_defaults(func=cmd_user_end_sessions)
+    p.add_argument("name")
     p.add_argument("--json", action="store_true")
 
     p = add("follow", cmd_follow, "NAME follows ACCOUNT (user@host or actor URL)")

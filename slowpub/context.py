@@ -17,6 +17,8 @@ from federation.netguard import make_http_client
 from federation.verify import PublicKey
 from slowpub import __version__
 from slowpub.auth.client_documents import ClientDocuments
+from slowpub.auth.login_limits import LoginLimiter
+from slowpub.auth.password_checks import PasswordChecks
 from slowpub.clock import Clock
 from slowpub.config import Settings
 from slowpub.delivery.clients import ClientFactory, HostClients, delivery_pool
@@ -77,6 +79,9 @@ class Context:
     # This process's lease_owners row once its workers run (slowpub.workers):
     # the leases they take name it, so they are released if the process dies.
     lease_owner: str | None = None
+    # Failed logins per address and account, and the threads that check passwords.
+    login_limits: LoginLimiter = field(default_factory=LoginLimiter)
+    password_checks: PasswordChecks = field(default_factory=lambda: PasswordChecks())
 
     def __post_init__(self) -> None:
         self.inbox_writer = InboxWriter(self.db)
@@ -91,6 +96,7 @@ class Context:
         return user_agent(self.settings)
 
     async def close(self) -> None:
+        self.password_checks.close()
         await self.inbox_writer.close()
         if self.host_clients is not None:
             await self.host_clients.aclose()

@@ -17,39 +17,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slowpub.auth.clients import hash_secret, redirect_uris_of
 from slowpub.auth.errors import OAuthError
+from slowpub.auth.logins import verify_login
 from slowpub.auth.scopes import requested_scopes
 from slowpub.context import Context
-from slowpub.social.accounts import check_password, get_user
 from slowpub.storage.models import OAuthApp, OAuthCode, OAuthToken, User
 
 CODE_LIFETIME = timedelta(minutes=10)
 _VERIFIER_RE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 _CHALLENGE_RE = re.compile(r"[A-Za-z0-9\-_]{43}")
-
-
-# --- users -------------------------------------------------------------------
-
-
-async def find_login(session: AsyncSession, login: str) -> User | None:
-    """The user a login form or password grant names: username, @username or e-mail."""
-    login = login.strip()
-    if "@" in login.lstrip("@"):
-        result = await session.execute(select(User).where(User.email == login.lower()))
-        return result.scalar_one_or_none()
-    return await get_user(session, login.lstrip("@")) if login.lstrip("@") else None
-
-
-async def verify_login(ctx: Context, login: str, password: str) -> User | None:
-    async with ctx.db.sessions() as session:
-        user = await find_login(session, login)
-    if user is None or not check_password(user, password):
-        return None
-    return user
 
 
 # --- codes and tokens ------------------------------------------------------
@@ -209,12 +189,19 @@ def _code_problem(
 
 
 async def password_grant(
-    ctx: Context, app: OAuthApp, *, username: str, password: str, scope: str | None
+    ctx: Context,
+    app: OAuthApp,
+    *,
+    username: str,
+    password: str,
+    scope: str | None,
+    address: str | None,
 ) -> IssuedToken:
+    """Raises :class:`slowpub.auth.logins.LoginThrottled` past the login limits."""
     if not ctx.settings.allow_password_grant:
         raise OAuthError(400, "unsupported_grant_type", "The password grant is disabled here")
     scopes = requested_scopes(app, scope)
-    user = await verify_login(ctx, username, password)
+    user = await verify_login(ctx, username, password, address=address)
     if user is None:
         raise OAuthError(400, "invalid_grant", "Invalid username or password")
     async with ctx.db.transaction() as session:

@@ -1,6 +1,7 @@
 """Commands that set up the database and manage local accounts.
 
-``init``, ``user create/list/show/set``, and the first account that
+``init``, ``user create/list/show/set``, the account's web sessions
+(``user sessions``, ``user end-sessions``), and the first account that
 ``quickstart`` makes (and remembers the password of).
 """
 
@@ -9,10 +10,12 @@ from __future__ import annotations
 import argparse
 import secrets
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from slowpub import urls
+from slowpub.auth import web_sessions
 from slowpub.commands.common import CommandError, emit, open_context, require_writable
 from slowpub.config import Settings
 from slowpub.context import Context, build_context
@@ -108,7 +111,43 @@ async def cmd_user_set(args: argparse.Namespace, ctx: Context) -> None:
     # A profile change also queues an Update of the actor for followers.
     user, _ = await change_settings(ctx, args.name, {args.key: value})
     data = describe_user(user)
-    emit(args, data, f"{args.name}: {args.key} set")
+    text = f"{args.name}: {args.key} set"
+    if args.key == "password":
+        # The sessions are already dead (they hold the old password's
+        # fingerprint); this only removes their rows.
+        await web_sessions.end_all(ctx, user.id)
+        text += "; every web session of the account is ended"
+    emit(args, data, text)
+
+
+async def cmd_user_sessions(args: argparse.Namespace, ctx: Context) -> None:
+    async with ctx.db.sessions() as session:
+        user = await require_user(session, args.name)
+    live = await web_sessions.list_live(ctx, user)
+    data = [
+        {
+            "created_at": _utc(info.created_at),
+            "last_seen_at": _utc(info.last_seen_at),
+            "user_agent": info.user_agent,
+        }
+        for info in live
+    ]
+    lines = [
+        f"since {d['created_at']} last seen {d['last_seen_at']} {d['user_agent'] or '-'}"
+        for d in data
+    ]
+    emit(args, data, "\n".join(lines) or f"{args.name} has no web session")
+
+
+async def cmd_user_end_sessions(args: argparse.Namespace, ctx: Context) -> None:
+    async with ctx.db.sessions() as session:
+        user = await require_user(session, args.name)
+    ended = await web_sessions.end_all(ctx, user.id)
+    emit(args, {"ended": ended}, f"{args.name}: {ended} web session(s) ended")
+
+
+def _utc(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def prepare_quickstart(settings: Settings, username: str) -> str:

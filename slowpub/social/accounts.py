@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import re
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.keys import generate_private_key_pem, public_key_pem
 from slowpub import urls
 from slowpub.context import Context
+from slowpub.social.passwords import HASHER, verify_password_hash
 from slowpub.storage.models import Actor, User
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{1,30}$")
 MIN_PASSWORD_LENGTH = 8
-_hasher = PasswordHasher()
 
 
 class AccountError(ValueError):
@@ -39,16 +37,14 @@ def normalise_username(name: str) -> str:
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
-    return _hasher.hash(password)
+    return HASHER.hash(password)
 
 
 def check_password(user: User, password: str) -> bool:
+    """Blocking (tens of ms of CPU): the web faces go through ``slowpub.auth.logins``."""
     if not user.password_hash:
         return False
-    try:
-        return _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    return verify_password_hash(user.password_hash, password)
 
 
 async def create_user(

@@ -463,6 +463,24 @@ class OAuthToken(Base):
     code_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
+class WebSession(Base):
+    """A browser logged in to the owner's pages; the cookie carries the id, stored hashed.
+
+    The row is what makes a session endable (log out, sign out everywhere, a
+    password change): a signed cookie alone stays valid until it expires.
+    ``password_fingerprint`` ties it to the password it was opened with.
+    """
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    password_fingerprint: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class IdempotencyKey(Base):
     """Mastodon's Idempotency-Key for POST /api/v1/statuses: the same key, the same post."""
 

@@ -20,13 +20,22 @@ from slowpub.auth import grants as oauth_grants
 from slowpub.auth import scopes as oauth_scopes
 from slowpub.auth.clients import OOB_URI
 from slowpub.auth.errors import OAuthError
+from slowpub.auth.logins import LoginThrottled, verify_login
 from slowpub.storage.models import OAuthApp
 from slowpub.web.oauth.params import (
     flat,
     from_form,
 )
 from slowpub.web.responses import ctx_of, page
-from slowpub.web.sessions import csrf_ok, csrf_token, current_user
+from slowpub.web.sessions import (
+    client_address,
+    csrf_ok,
+    csrf_token,
+    current_user,
+    sign_in,
+    throttled_headers,
+    try_again_text,
+)
 
 # The consent page must never be framed: a hidden frame could click Allow.
 # Its policy is the pages' one without form-action: the form's answer is a
@@ -203,8 +212,8 @@ async def authorize_form(request: Request) -> Response:
     checked = await _check(request, request.query_params, fetch=True)
     if isinstance(checked, Response):
         return checked
-    user = None if checked.force_login else request.session.get("user")
-    return _consent(request, checked, user=user)
+    user = None if checked.force_login else await current_user(request)
+    return _consent(request, checked, user=user.username if user else None)
 
 
 async def authorize_submit(request: Request) -> Response:
@@ -221,7 +230,21 @@ async def authorize_submit(request: Request) -> Response:
     ctx = ctx_of(request)
     if "username" in params:
         login = params["username"]
-        user = await oauth_grants.verify_login(ctx, login, params.get("password", ""))
+        try:
+            user = await verify_login(
+                ctx, login, params.get("password", ""), address=client_address(request)
+            )
+        except LoginThrottled as throttled:
+            response = _consent(
+                request,
+                checked,
+                user=None,
+                error=try_again_text(throttled),
+                username=login,
+                status=429,
+            )
+            response.headers.update(throttled_headers(throttled))
+            return response
         if user is None:
             return _consent(
                 request,
@@ -231,10 +254,7 @@ async def authorize_submit(request: Request) -> Response:
                 username=login,
                 status=401,
             )
-        # A new session on login: a planted cookie must not become logged in.
-        request.session.clear()
-        request.session["user"] = user.username
-        csrf_token(request)
+        await sign_in(request, user)
     else:
         user = await current_user(request)
         if user is None:

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from slowpub.auth import clients as oauth_clients
 from slowpub.auth import grants as oauth_grants
 from slowpub.auth.errors import OAuthError
+from slowpub.auth.logins import LoginThrottled
 from slowpub.web.oauth.params import (
     CORS,
     NO_STORE,
@@ -21,6 +22,7 @@ from slowpub.web.oauth.params import (
     oauth_json,
 )
 from slowpub.web.responses import ctx_of
+from slowpub.web.sessions import client_address
 
 
 def _client_auth(request: Request, params: Mapping[str, str]) -> tuple[str | None, str | None]:
@@ -72,6 +74,7 @@ async def token(request: Request) -> Response:
                 username=params.get("username", ""),
                 password=params.get("password", ""),
                 scope=params.get("scope"),
+                address=client_address(request),
             )
         elif grant == "client_credentials":
             issued = await oauth_grants.client_credentials_grant(
@@ -83,7 +86,19 @@ async def token(request: Request) -> Response:
             raise OAuthError(400, "unsupported_grant_type", f"Unsupported grant_type {grant!r}")
     except OAuthError as exc:
         return oauth_json(exc, basic=_uses_basic(request))
+    except LoginThrottled as throttled:
+        return _throttled(throttled)
     return JSONResponse(issued.json(), headers={**NO_STORE, **CORS})
+
+
+def _throttled(throttled: LoginThrottled) -> Response:
+    """RFC 6749's error shape with RFC 6585's status. ``slow_down`` is the
+    registered OAuth error for "too many token requests" (RFC 8628 §3.5)."""
+    wait = throttled.retry_after
+    exc = OAuthError(429, "slow_down", f"Too many failed logins; try again in {wait} seconds")
+    response = oauth_json(exc)
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 async def revoke(request: Request) -> Response:

@@ -136,3 +136,12 @@ async def test_the_app_refuses_an_empty_secret(tmp_path: Path) -> None:
             create_app(ctx)
     finally:
         await ctx.close()
+
+
+def test_user_sessions_commands(cli) -> None:
+    _, out, _ = cli("user", "sessions", "alice")
+    assert out.strip() == "alice has no web session"
+    _, out, _ = cli("user", "end-sessions", "alice", "--json")
+    assert json.loads(out) == {"ended": 0}
+    code, _, err = cli("user", "end-sessions", "nobody", ok=False)
+    assert code == 1 and err.startswith("slowpub: ") and len(err.splitlines()) == 1
