@@ -4,6 +4,8 @@
 alone (several such processes may share one PostgreSQL database). Each loop
 works while there is due work, then sleeps until nudged in-process or until
 the next poll, so work written by another process is found within a second.
+One more loop prunes finished work past the retention period
+(:mod:`slowpub.storage.retention`) every few minutes.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 
 from slowpub.bundles.mail import send_due
 from slowpub.bundles.sealing import seal_due
@@ -20,6 +23,8 @@ from slowpub.context import Context
 from slowpub.delivery.sending import deliver_due
 from slowpub.inbound.processing import process_due
 from slowpub.outbound.release import release_due
+from slowpub.storage.retention import BATCH as PRUNE_BATCH
+from slowpub.storage.retention import prune
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
@@ -72,6 +77,26 @@ async def _inbound_step(ctx: Context) -> int:
     return await process_due(ctx)
 
 
+PRUNE_EVERY = timedelta(minutes=10)
+
+
+class Pruner:
+    """The retention step: batches while old rows remain, then a pause."""
+
+    def __init__(self) -> None:
+        self.next_run: datetime | None = None
+
+    async def __call__(self, ctx: Context) -> int:
+        now = ctx.clock.now()
+        if self.next_run is not None and now < self.next_run:
+            return 0
+        before = now - timedelta(days=ctx.settings.retention_days)
+        removed = await prune(ctx.db, before)
+        if removed < 2 * PRUNE_BATCH:
+            self.next_run = now + PRUNE_EVERY
+        return removed
+
+
 async def run_workers(ctx: Context) -> None:
     """Run every worker loop until cancelled."""
     await asyncio.gather(
@@ -80,4 +105,5 @@ async def run_workers(ctx: Context) -> None:
         _loop("delivery", deliver_due, ctx.wakeups.deliveries, ctx),
         _loop("bundles", seal_due, asyncio.Event(), ctx),
         _loop("mail", send_due, ctx.wakeups.mail, ctx),
+        _loop("retention", Pruner(), asyncio.Event(), ctx),
     )
