@@ -49,7 +49,9 @@ def upgrade() -> None:
             sa.Column("body_bytes", sa.Integer(), server_default="0", nullable=False)
         )
         batch_op.create_index(
-            "ix_inbound_pending_host", ["state", "sender_host", "id"], unique=False
+            "ix_inbound_pending_host",
+            ["state", "sender_host", "next_attempt_at", "id"],
+            unique=False,
         )
     bind = op.get_bind()
     table = sa.table(

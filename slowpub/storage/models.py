@@ -177,7 +177,7 @@ class InboundActivity(Base):
 
     __table_args__ = (
         Index("ix_inbound_due", "state", "next_attempt_at"),
-        Index("ix_inbound_pending_host", "state", "sender_host", "id"),
+        Index("ix_inbound_pending_host", "state", "sender_host", "next_attempt_at", "id"),
     )
 
 
