@@ -155,14 +155,13 @@ async def receive(
         raise InboxError(401, "the signing key does not belong to the activity's actor")
     check_origins(activity)
     now = ctx.clock.now()
-    text = _stored_body(body, activity)
     stored = await ctx.inbox_writer.store(
         {
             "uri": activity["id"],
             "actor_uri": actor,
             "sender_host": host,
             "activity_type": activity["type"][:64],
-            "body": text,
+            "body": _stored_body(body, activity),
             "body_bytes": len(body),
             "received_at": now,
             "state": "pending",

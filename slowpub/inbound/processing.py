@@ -255,10 +255,11 @@ async def _process(ctx: Context, row: InboundActivity) -> None:
 async def process_due(ctx: Context, limit: int = 100) -> int:
     """Process one batch, taking sending hosts in turn.
 
-    A host with thousands waiting gets one slot per turn like any other, so
-    a single activity from another host waits at most for the batch being
-    processed. Within a host, in arrival order: a Follow then its Undo must
-    not be swapped.
+    A host with thousands waiting gets its share of the batch like any
+    other (:func:`slowpub.storage.claims.claim_by_turns`), so a single
+    activity from another host waits at most for the batch being processed.
+    Within a host, in arrival order: a Follow then its Undo must not be
+    swapped.
     """
     ids = await claim_by_turns(
         ctx.db, InboundActivity, InboundActivity.sender_host, ctx.clock.now(), limit
