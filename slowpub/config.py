@@ -26,6 +26,14 @@ MAX_REQUEST_BODY = 1024 * 1024
 # connection, or a request's memory, open indefinitely.
 DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_BODY_TIMEOUT = 30.0
+# Per sending host, what the inbox holds accepted but not yet processed
+# before it answers 429: one host's flood must neither fill the disk nor
+# queue everyone else behind it (Mastodon retries a 429 later).
+DEFAULT_INBOX_QUOTA_ACTIVITIES = 1000
+DEFAULT_INBOX_QUOTA_MIB = 64
+# Days processed inbound activities and finished deliveries are kept (for
+# `slowpub deliveries` and for spotting a redelivered id) before pruning.
+DEFAULT_RETENTION_DAYS = 30
 
 
 class ConfigError(ValueError):
@@ -47,6 +55,9 @@ class Settings:
     allow_password_grant: bool = True
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
     body_timeout: float = DEFAULT_BODY_TIMEOUT
+    inbox_quota_activities: int = DEFAULT_INBOX_QUOTA_ACTIVITIES
+    inbox_quota_bytes: int = DEFAULT_INBOX_QUOTA_MIB * 1024 * 1024
+    retention_days: int = DEFAULT_RETENTION_DAYS
 
     @property
     def host(self) -> str:
@@ -175,7 +186,24 @@ def load_settings(env: Mapping[str, str] | None = None, *, create_secret: bool =
         allow_password_grant=not _falsy(env.get("SLOWPUB_PASSWORD_GRANT")),
         header_timeout=_seconds(env, "SLOWPUB_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT),
         body_timeout=_seconds(env, "SLOWPUB_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT),
+        inbox_quota_activities=_count(
+            env, "SLOWPUB_INBOX_QUOTA_ACTIVITIES", DEFAULT_INBOX_QUOTA_ACTIVITIES, 10_000_000
+        ),
+        inbox_quota_bytes=_count(env, "SLOWPUB_INBOX_QUOTA_MIB", DEFAULT_INBOX_QUOTA_MIB, 1_000_000)
+        * 1024
+        * 1024,
+        retention_days=_count(env, "SLOWPUB_RETENTION_DAYS", DEFAULT_RETENTION_DAYS, 36_500),
     )
+
+
+def _count(env: Mapping[str, str], name: str, default: int, most: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    value = int(raw) if raw.strip().isascii() and raw.strip().isdigit() else 0
+    if not 1 <= value <= most:
+        raise ConfigError(f"{name} must be a whole number from 1 to {most:,}, not {raw!r}")
+    return value
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:

@@ -23,6 +23,7 @@ from slowpub.clock import Clock
 from slowpub.config import Settings
 from slowpub.delivery.clients import ClientFactory, HostClients, delivery_pool
 from slowpub.inbound.group_commit import InboxWriter
+from slowpub.inbound.quota import InboxQuota
 from slowpub.storage.engine import Database, create_database
 
 # Remote key fetches in flight at once while answering inbox POSTs; the rest
@@ -59,6 +60,7 @@ class Context:
     )
     instance_key: tuple[str, str] | None = None
     inbox_writer: InboxWriter = field(init=False)
+    inbox_quota: InboxQuota = field(init=False)
     # Verified remote keys by keyId, so a busy inbox does not query per request.
     key_cache: dict[str, tuple[datetime, PublicKey]] = field(default_factory=dict)
     key_lookups: dict[str, asyncio.Future[PublicKey]] = field(default_factory=dict)
@@ -85,6 +87,9 @@ class Context:
 
     def __post_init__(self) -> None:
         self.inbox_writer = InboxWriter(self.db)
+        self.inbox_quota = InboxQuota(
+            self.db, self.settings.inbox_quota_activities, self.settings.inbox_quota_bytes
+        )
 
     def delivery_client(self, host: str) -> httpx.AsyncClient:
         if self.host_clients is None:

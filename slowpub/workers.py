@@ -10,6 +10,8 @@ and heartbeat while they run; on start and at every heartbeat they release
 the leases of workers that died (kill -9, a power cut), so a crash delays
 work by seconds, not by the five-minute lease. A clean stop releases this
 process's own leases.
+One more loop prunes finished work past the retention period
+(:mod:`slowpub.storage.retention`) every few minutes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 
 from slowpub.bundles.mail import send_due
 from slowpub.bundles.sealing import seal_due
@@ -27,6 +30,8 @@ from slowpub.delivery.sending import deliver_due
 from slowpub.inbound.processing import process_due
 from slowpub.outbound.release import release_due
 from slowpub.storage import lease_owners
+from slowpub.storage.retention import BATCH as PRUNE_BATCH
+from slowpub.storage.retention import prune
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
@@ -113,6 +118,26 @@ async def _heartbeat(ctx: Context, owner: str) -> None:
             log.warning("lease owner heartbeat failed: %s", _one_line(exc))
 
 
+PRUNE_EVERY = timedelta(minutes=10)
+
+
+class Pruner:
+    """The retention step: batches while old rows remain, then a pause."""
+
+    def __init__(self) -> None:
+        self.next_run: datetime | None = None
+
+    async def __call__(self, ctx: Context) -> int:
+        now = ctx.clock.now()
+        if self.next_run is not None and now < self.next_run:
+            return 0
+        before = now - timedelta(days=ctx.settings.retention_days)
+        removed = await prune(ctx.db, before)
+        if removed < 2 * PRUNE_BATCH:
+            self.next_run = now + PRUNE_EVERY
+        return removed
+
+
 async def run_workers(ctx: Context) -> None:
     """Run every worker loop until cancelled, as one lease owner."""
     owner = lease_owners.new_owner_id()
@@ -128,6 +153,7 @@ async def run_workers(ctx: Context) -> None:
             _loop("delivery", deliver_due, ctx.wakeups.deliveries, ctx),
             _loop("bundles", seal_due, asyncio.Event(), ctx),
             _loop("mail", send_due, ctx.wakeups.mail, ctx),
+            _loop("retention", Pruner(), asyncio.Event(), ctx),
         )
     finally:
         if ctx.lease_owner == owner:

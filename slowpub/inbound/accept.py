@@ -1,9 +1,10 @@
 """Accepting activities POSTed to our inboxes.
 
-Everything here happens before the 202: size limit, signature, origin
-checks, and one INSERT. Processing comes later in the workers
-(:mod:`slowpub.inbound.processing`), so a slow or crashing handler can never lose an
-activity that was acknowledged. Nothing is stored unless every check passed.
+Everything here happens before the 202: size limit, the sender's quota
+(:mod:`slowpub.inbound.quota`), signature, origin checks, and one INSERT.
+Processing comes later in the workers (:mod:`slowpub.inbound.processing`),
+so a slow or crashing handler can never lose an activity that was
+acknowledged. Nothing is stored unless every check passed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from federation.vocab import host_of, id_of, same_origin
 from slowpub.config import MAX_REQUEST_BODY
 from slowpub.context import Context
 from slowpub.delivery.hosts import heard_from
+from slowpub.inbound.quota import RETRY_AFTER
 from slowpub.inbound.remote_actors import make_key_resolver
 
 # The same cap as every other endpoint (slowpub.web.limits enforces it in
@@ -29,10 +31,11 @@ ORIGIN_BOUND = frozenset({"Create", "Update", "Delete"})
 
 
 class InboxError(Exception):
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, retry_after: int | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.retry_after = retry_after
 
 
 def parse_activity(body: bytes) -> dict[str, Any]:
@@ -89,6 +92,14 @@ def check_origins(activity: dict[str, Any]) -> None:
                 raise InboxError(400, "object is attributed to someone other than the actor")
 
 
+def sender_host(actor: str) -> str:
+    """The host an activity counts against; "" for an id no URL parser takes."""
+    try:
+        return host_of(actor)[:255]
+    except ValueError:
+        return ""
+
+
 def _is_self_delete(activity: dict[str, Any]) -> bool:
     return activity["type"] == "Delete" and id_of(activity["object"]) == id_of(activity["actor"])
 
@@ -108,6 +119,15 @@ async def receive(
     ).lower().startswith("signature"):
         raise InboxError(401, "request is not signed")
     activity = parse_activity(body)
+    actor = id_of(activity["actor"])
+    assert actor is not None
+    # Before the signature check, on the host the body claims: a forger only
+    # meets the quota of a host that is already over it, and a flooding host
+    # costs no RSA verification per refused POST.
+    host = sender_host(actor)
+    refusal = await ctx.inbox_quota.refusal(host, ctx.clock.now())
+    if refusal is not None:
+        raise InboxError(429, refusal, retry_after=RETRY_AFTER)
     try:
         key = await verify_request(
             method=method,
@@ -125,8 +145,6 @@ async def receive(
         raise InboxError(401, f"signature: {exc}") from exc
     except SignatureError as exc:
         raise InboxError(401, f"signature: {exc}") from exc
-    actor = id_of(activity["actor"])
-    assert actor is not None
     if key.owner != actor:
         if not same_origin(key.owner, actor):
             # Forwarded by a third server (Mastodon forwards replies and
@@ -141,8 +159,10 @@ async def receive(
         {
             "uri": activity["id"],
             "actor_uri": actor,
+            "sender_host": host,
             "activity_type": activity["type"][:64],
             "body": _stored_body(body, activity),
+            "body_bytes": len(body),
             "received_at": now,
             "state": "pending",
             "attempts": 0,
@@ -151,6 +171,7 @@ async def receive(
     )
     if not stored:
         return False
+    ctx.inbox_quota.stored(host, len(body))
     ctx.wakeups.inbound.set()
     await heard_from(ctx, host_of(key.key_id))
     return True

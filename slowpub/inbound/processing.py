@@ -25,7 +25,7 @@ from slowpub.inbound.items import file_items, item
 from slowpub.inbound.remote_actors import ActorError, cached_actor, fetch_actor, parse_actor
 from slowpub.social import moves
 from slowpub.social.follows import receive_follow, remove_follow_by_uri, remove_pair
-from slowpub.storage.claims import claim
+from slowpub.storage.claims import claim_by_turns
 from slowpub.storage.models import Actor, Follow, InboundActivity, User
 
 log = logging.getLogger(__name__)
@@ -254,15 +254,28 @@ async def _process(ctx: Context, row: InboundActivity) -> None:
 
 
 async def process_due(ctx: Context, limit: int = 100) -> int:
-    ids = await claim(ctx.db, InboundActivity, ctx.clock.now(), limit, owner=ctx.lease_owner)
+    """Process one batch, taking sending hosts in turn.
+
+    A host with thousands waiting gets its share of the batch like any
+    other (:func:`slowpub.storage.claims.claim_by_turns`), so a single
+    activity from another host waits at most for the batch being processed.
+    Within a host, in arrival order: a Follow then its Undo must not be
+    swapped.
+    """
+    ids = await claim_by_turns(
+        ctx.db,
+        InboundActivity,
+        InboundActivity.sender_host,
+        ctx.clock.now(),
+        limit,
+        owner=ctx.lease_owner,
+    )
     if not ids:
         return 0
     async with ctx.db.sessions() as session:
-        query = (
-            select(InboundActivity).where(InboundActivity.id.in_(ids)).order_by(InboundActivity.id)
-        )
-        rows = list((await session.execute(query)).scalars())
-    # In arrival order: a Follow then its Undo must not be swapped.
+        query = select(InboundActivity).where(InboundActivity.id.in_(ids))
+        by_id = {row.id: row for row in (await session.execute(query)).scalars()}
+    rows = [by_id[i] for i in ids if i in by_id]
     for row in rows:
         await _process(ctx, row)
     return len(rows)

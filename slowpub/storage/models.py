@@ -165,7 +165,9 @@ class InboundActivity(Base):
     """A verified activity as it arrived, waiting to be (or already) processed.
 
     Storing it before answering 202 is what makes the inbox durable; the
-    unique ``uri`` is what makes redelivery harmless.
+    unique ``uri`` is what makes redelivery harmless. Processed rows are
+    deleted after the retention period (:mod:`slowpub.storage.retention`):
+    nothing else points at them, bundles hold their own items.
     """
 
     __tablename__ = "inbound_activities"
@@ -183,8 +185,15 @@ class InboundActivity(Base):
     locked_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Who sent it (the actor's host) and how big it is: the inbox's per-host
+    # quota counts pending rows by these, the claim takes hosts in turn.
+    sender_host: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    body_bytes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
-    __table_args__ = (Index("ix_inbound_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_inbound_due", "state", "next_attempt_at"),
+        Index("ix_inbound_pending_host", "state", "sender_host", "next_attempt_at", "id"),
+    )
 
 
 class Delivery(Base):

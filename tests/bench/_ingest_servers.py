@@ -1,13 +1,14 @@
-"""Server processes for the ingest benchmark (``ingest.py`` starts them; not run by hand).
+"""Server processes for the ingest and flood benchmarks (they start them; not run by hand).
 
-    python tests/bench/_ingest_servers.py keys --port P --actor URL --public-key-file PEM
+    python tests/bench/_ingest_servers.py keys --port P --actor URL [...] --public-key-file F
     python tests/bench/_ingest_servers.py bare --port P
     python tests/bench/_ingest_servers.py web-only --port P      # slowpub app, no workers
     python tests/bench/_ingest_servers.py trivial --port P       # raw 202s: the client's ceiling
 
-``keys`` serves the signing actor's document (the server fetches it once and
-caches the key). ``bare`` is the baseline: a Starlette app whose POST handler
-reads the body, ``json.loads`` it and answers 202, run through slowpub's own
+``keys`` serves the signing actors' documents (the server fetches each once
+and caches the key) and records what is POSTed to it (``GET /received``).
+``bare`` is the baseline: a Starlette app whose POST handler reads the body,
+``json.loads`` it and answers 202, run through slowpub's own
 ``_uvicorn_config`` so the server settings (httptools, uvloop, access log at
 info, no server header) are exactly those of ``slowpub serve``. ``web-only``
 is ``slowpub serve`` without the background workers in the process (same
@@ -21,6 +22,8 @@ import asyncio
 import json
 import os
 import sys
+import time
+from contextlib import suppress
 from pathlib import Path
 
 import uvicorn
@@ -49,21 +52,31 @@ def actor_document(actor: str, public_pem: str) -> dict[str, object]:
     }
 
 
-def key_app(actor: str, public_pem: str) -> Starlette:
-    doc = json.dumps(actor_document(actor, public_pem))
-    path = "/" + actor.split("/", 3)[3]
+def key_app(actors: list[str], public_pem: str) -> Starlette:
+    docs = {"/" + a.split("/", 3)[3]: json.dumps(actor_document(a, public_pem)) for a in actors}
     fetched = {"count": 0}
+    # What was POSTed here (the flood benchmark waits for an Accept): the
+    # CLOCK_MONOTONIC time it arrived (comparable across processes), its
+    # type and its object's id.
+    received: list[tuple[float, str, str]] = []
 
     async def get(request: Request) -> Response:
-        if request.url.path == path:
+        if request.url.path in docs:
             fetched["count"] += 1
-            return Response(doc, media_type=AP)
+            return Response(docs[request.url.path], media_type=AP)
         if request.url.path == "/fetches":
             return Response(json.dumps(fetched), media_type="application/json")
+        if request.url.path == "/received":
+            return Response(json.dumps(received), media_type="application/json")
         return Response(status_code=404)
 
     async def post(request: Request) -> Response:
-        await request.body()
+        arrived = time.monotonic()
+        with suppress(ValueError, AttributeError, TypeError):
+            doc = json.loads(await request.body())
+            obj = doc.get("object")
+            object_id = obj.get("id") if isinstance(obj, dict) else obj
+            received.append((arrived, str(doc.get("type")), str(object_id)))
         return Response(status_code=202)
 
     return Starlette(
@@ -117,7 +130,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("kind", choices=["keys", "bare", "web-only", "trivial"])
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--actor")
+    parser.add_argument("--actor", action="append", help="repeat to serve several actors")
     parser.add_argument("--public-key-file")
     args = parser.parse_args()
 

@@ -461,6 +461,10 @@ def main() -> int:
             "SLOWPUB_DATA_DIR": str(data_dir),
             "SLOWPUB_ALLOW_PRIVATE_NETWORKS": "1",
             "SLOWPUB_DATABASE_URL": db_url,
+            # One sender sends everything here: its quota (checked on every
+            # POST all the same) must not refuse what this measures.
+            "SLOWPUB_INBOX_QUOTA_ACTIVITIES": str(10 * (args.requests + args.warmup)),
+            "SLOWPUB_INBOX_QUOTA_MIB": "100000",
         }
         slowpub_cli(env, "init")
         slowpub_cli(env, "user", "create", "alice")

@@ -17,6 +17,8 @@ def test_defaults(tmp_path: Path) -> None:
     assert s.database_url == f"sqlite+aiosqlite:///{tmp_path / 'slowpub.db'}"
     assert s.allow_private_networks is False
     assert (s.header_timeout, s.body_timeout) == (10.0, 30.0)
+    assert (s.inbox_quota_activities, s.inbox_quota_bytes) == (1000, 64 * 1024 * 1024)
+    assert s.retention_days == 30
     assert len(s.secret_key) > 40
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
     # The secret is kept, not regenerated.
@@ -31,7 +33,15 @@ def test_normalisation(tmp_path: Path) -> None:
             "SLOWPUB_DATABASE_URL": "postgresql://u@db/slowpub",
             "SLOWPUB_ALLOW_PRIVATE_NETWORKS": "true",
             "SLOWPUB_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8",
+            "SLOWPUB_INBOX_QUOTA_ACTIVITIES": "50",
+            "SLOWPUB_INBOX_QUOTA_MIB": "2",
+            "SLOWPUB_RETENTION_DAYS": "7",
         }
+    )
+    assert (s.inbox_quota_activities, s.inbox_quota_bytes, s.retention_days) == (
+        50,
+        2 * 1024 * 1024,
+        7,
     )
     assert s.base_url == "https://slow.example"
     assert s.host == "slow.example"
@@ -52,6 +62,10 @@ def test_normalisation(tmp_path: Path) -> None:
         ("SLOWPUB_TRUSTED_PROXIES", "not-an-ip"),
         ("SLOWPUB_BODY_TIMEOUT", "0"),
         ("SLOWPUB_HEADER_TIMEOUT", "soon"),
+        ("SLOWPUB_INBOX_QUOTA_ACTIVITIES", "0"),
+        ("SLOWPUB_INBOX_QUOTA_MIB", "lots"),
+        ("SLOWPUB_RETENTION_DAYS", "-1"),
+        ("SLOWPUB_RETENTION_DAYS", "٣"),  # a non-ASCII digit
     ],
 )
 def test_refusals(tmp_path: Path, name: str, value: str) -> None:

@@ -46,7 +46,10 @@ async def inbox_post(request: Request) -> Response:
         body = await _read_body(request)
         await receive(ctx, method="POST", url=url, headers=headers, body=body)
     except InboxError as exc:
-        return json_error(exc.status, exc.reason)
+        response = json_error(exc.status, exc.reason)
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     return Response(status_code=202)
 
 
