@@ -227,9 +227,10 @@ async def delete_status(request: Request) -> Response:
     answer = await status_json(request, found, token.user)
     answer["text"] = found.local.source
     try:
-        await delete_item(ctx_of(request), found.item.id)
+        withdrawal = await delete_item(ctx_of(request), found.item.id)
     except PostingError as exc:
         raise posting_error(exc) from exc
+    answer["slowpub"]["cancelled_replies"] = entities.cancelled_replies(withdrawal)
     return api_json(answer)
 
 
