@@ -306,6 +306,10 @@ async def context(request: Request) -> Response:
     found = await load_status(request, viewer)
     ancestors: list[dict[str, Any]] = []
     descendants: list[dict[str, Any]] = []
+    # Released replies, and the viewer's own cooling ones (a thread written while it cools).
+    local_visible = Post.state == "released"
+    if viewer is not None:
+        local_visible = local_visible | ((Post.state == "cooling") & (Post.user_id == viewer.id))
     async with ctx_of(request).db.sessions() as session:
         parent_uri = (found.local or found.remote).in_reply_to  # type: ignore[union-attr]
         seen = {found.uri}
@@ -328,7 +332,7 @@ async def context(request: Request) -> Response:
             ) + list(
                 (
                     await session.execute(
-                        select(Post).where(Post.in_reply_to == uri, Post.state == "released")
+                        select(Post).where(Post.in_reply_to == uri, local_visible)
                     )
                 ).scalars()
             )

@@ -146,6 +146,11 @@ async def test_mastodon_reply_to_a_cooling_status(network, api) -> None:
     reply = r.json()
     assert reply["in_reply_to_id"] == parent["id"]
     assert reply["slowpub"]["release_at"] >= parent["slowpub"]["release_at"]
+    # The thread view shows the author their cooling thread.
+    thread = (await client.get(f"/api/v1/statuses/{parent['id']}/context")).json()
+    assert [s["id"] for s in thread["descendants"]] == [reply["id"]]
+    thread = (await client.get(f"/api/v1/statuses/{reply['id']}/context")).json()
+    assert [s["id"] for s in thread["ancestors"]] == [parent["id"]]
 
     deleted = await client.delete(f"/api/v1/statuses/{parent['id']}")
     assert deleted.status_code == 200, deleted.text
