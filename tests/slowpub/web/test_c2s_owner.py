@@ -23,6 +23,7 @@ from slowpub.outbound.posting import Draft, create_post
 from slowpub.outbound.queue_views import list_queue
 from slowpub.social.accounts import create_user
 from slowpub.social.follows import follow
+from slowpub.storage.models import Post
 
 AP = "application/activity+json"
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
@@ -127,6 +128,29 @@ async def test_taking_back_a_cooling_post_by_either_id_cancels_it(network, c2s, 
     network.clock.advance(timedelta(days=1))
     await settle(alpha, beta)
     assert await received(beta) == [] and await received(beta, "Delete") == []
+
+
+async def test_undo_of_a_cooling_like_by_its_id(network, c2s) -> None:
+    alpha, beta, client = c2s
+    item = await create_post(beta.ctx, "bob", Draft("Bob's post"))
+    network.clock.advance(timedelta(minutes=61))
+    await settle(alpha, beta)
+    async with beta.ctx.db.sessions() as session:
+        bobs = (await session.get(Post, item.post_id)).uri
+    like = await client.post(
+        OUTBOX, json={"type": "Like", "object": bobs}, headers={"Content-Type": AP}
+    )
+    assert like.status_code == 201 and like.json()["slowpub"]["state"] == "cooling"
+    undo = await client.post(
+        OUTBOX,
+        json={"type": "Undo", "object": like.headers["location"]},
+        headers={"Content-Type": AP},
+    )
+    assert undo.status_code == 201, undo.text
+    assert undo.json()["slowpub"]["state"] == "cancelled"
+    network.clock.advance(timedelta(days=1))
+    await settle(alpha, beta)
+    assert await received(beta, "Like") == [] and await received(beta, "Undo") == []
 
 
 async def test_a_deleted_post_is_a_tombstone_for_everyone(network, c2s) -> None:
