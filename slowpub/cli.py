@@ -191,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", type=int)
     p.add_argument("text")
     p.add_argument("--cw", metavar="TEXT")
-    p = qadd("cancel", cmd_queue_cancel, "withdraw a cooling item; it never federates")
+    p = qadd("cancel", cmd_queue_cancel, "withdraw a cooling item and its cooling replies")
     p.add_argument("id", type=int)
     p = qadd("release", cmd_queue_release, "send a cooling item now")
     p.add_argument("id", type=int)

@@ -13,6 +13,7 @@ from slowpub.commands.common import emit
 from slowpub.context import Context
 from slowpub.outbound.posting import (
     Draft,
+    Withdrawal,
     cancel_item,
     create_post,
     delete_item,
@@ -59,10 +60,19 @@ async def cmd_queue_edit(args: argparse.Namespace, ctx: Context) -> None:
     emit(args, data, f"{data['id']} {data['release_at']}")
 
 
+def _withdrawn(data: dict[str, Any], withdrawal: Withdrawal, line: str) -> str:
+    """Name the cooling replies that were cancelled with the post (queue ids)."""
+    data["cancelled_replies"] = [{"id": r.queue_id, "uri": r.uri} for r in withdrawal.replies]
+    if not withdrawal.replies:
+        return line
+    ids = ", ".join(str(r.queue_id) for r in withdrawal.replies)
+    return f"{line}; its cooling replies were cancelled with it: {ids}"
+
+
 async def cmd_queue_cancel(args: argparse.Namespace, ctx: Context) -> None:
-    item = await cancel_item(ctx, args.id)
-    data = await item_view(ctx, item.id)
-    emit(args, data, f"{data['id']} cancelled")
+    withdrawal = await cancel_item(ctx, args.id)
+    data = await item_view(ctx, withdrawal.item.id)
+    emit(args, data, _withdrawn(data, withdrawal, f"{data['id']} cancelled"))
 
 
 async def cmd_queue_release(args: argparse.Namespace, ctx: Context) -> None:
@@ -72,9 +82,10 @@ async def cmd_queue_release(args: argparse.Namespace, ctx: Context) -> None:
 
 
 async def cmd_delete(args: argparse.Namespace, ctx: Context) -> None:
-    item = await delete_item(ctx, args.id)
-    data = await item_view(ctx, item.id)
-    emit(args, data, f"{data['id']} {data.get('post_state') or data['state']}")
+    withdrawal = await delete_item(ctx, args.id)
+    data = await item_view(ctx, withdrawal.item.id)
+    line = f"{data['id']} {data.get('post_state') or data['state']}"
+    emit(args, data, _withdrawn(data, withdrawal, line))
 
 
 async def cmd_deliveries(args: argparse.Namespace, ctx: Context) -> None:

@@ -27,7 +27,7 @@ from slowpub.outbound.text import (
     find_mentions,
     render,
 )
-from slowpub.storage.models import Post, User
+from slowpub.storage.models import Post, QueueItem, User
 
 # "self": a private note (a C2S Create with no recipients); it never federates.
 VISIBILITIES = ("public", "unlisted", "followers", "direct", "self")
@@ -97,18 +97,41 @@ class ReplyTarget:
     uri: str
     author_uri: str
     author_handle: str
+    # Set when the target is the replier's own cooling post: the reply may not
+    # leave before it (release holds it), so it is scheduled no earlier.
+    cooling_until: datetime | None = None
 
 
-async def reply_target(ctx: Context, url: str) -> ReplyTarget:
+async def reply_target(ctx: Context, url: str, replier: User | None = None) -> ReplyTarget:
+    """What ``url`` names, if it can be replied to (or reacted to, with no ``replier``).
+
+    A post of this server must be released, except the replier's own cooling
+    post: a thread may be written while it cools (each reply cools too).
+    """
     url = url.strip()
     if url.startswith(ctx.settings.base_url + "/"):
         async with ctx.db.sessions() as session:
             post = (await session.execute(select(Post).where(Post.uri == url))).scalar_one_or_none()
-            if post is None or post.state != "released":
+            own_cooling = (
+                post is not None
+                and post.state == "cooling"
+                and replier is not None
+                and post.user_id == replier.id
+            )
+            if post is None or (post.state != "released" and not own_cooling):
                 raise PostingError(f"cannot reply to {url}: no such released post here")
             author = await session.get(User, post.user_id)
             assert author is not None
-            return ReplyTarget(url, author.actor.uri, author.actor.handle)
+            cooling_until = None
+            if own_cooling:
+                cooling_until = (
+                    await session.execute(
+                        select(QueueItem.release_at).where(
+                            QueueItem.post_id == post.id, QueueItem.kind == "create"
+                        )
+                    )
+                ).scalar_one()
+            return ReplyTarget(url, author.actor.uri, author.actor.handle, cooling_until)
     try:
         fetched = await fetch_post(ctx, url, None)
     except Skip as exc:

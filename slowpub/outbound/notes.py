@@ -2,6 +2,9 @@
 
 A post's id is minted when it is queued but only ever federates once
 released; after a delete the same id answers with a Tombstone forever.
+Its author alone also sees it while it cools, with slowpub's queue state in a
+``slowpub`` extension (:func:`for_owner`), the C2S counterpart of the
+Mastodon API's ``slowpub`` field.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from federation.vocab import AS_CONTEXT, PUBLIC
-from slowpub.storage.models import Post, User
+from slowpub.storage.models import Post, QueueItem, User
 
 NOTE_CONTEXT: list[Any] = [
     AS_CONTEXT,
@@ -20,6 +23,16 @@ NOTE_CONTEXT: list[Any] = [
         "Hashtag": "as:Hashtag",
         "toot": "http://joinmastodon.org/ns#",
     },
+]
+
+# Where the owner's extension term lives. A URN: nothing needs to dereference
+# it, and it is the same on every instance.
+SLOWPUB_NS = "urn:slowpub:ns#"
+# The extension is opaque JSON to a JSON-LD processor (1.1 ``@json``), so its
+# keys need no terms of their own.
+OWNER_CONTEXT: list[Any] = [
+    *NOTE_CONTEXT,
+    {"slowpub": {"@id": SLOWPUB_NS + "queue", "@type": "@json"}},
 ]
 
 
@@ -70,6 +83,21 @@ def create(post: Post, user: User) -> dict[str, Any]:
             "object": obj,
         }
     )
+
+
+def queue_state(state: str, item: QueueItem | None) -> dict[str, Any]:
+    """The ``slowpub`` extension: where the post stands, and when it leaves."""
+    data: dict[str, Any] = {"state": state}
+    if item is not None:
+        data["releaseAt"] = iso(item.release_at)
+        data["queueId"] = item.id
+    return data
+
+
+def for_owner(doc: dict[str, Any], state: str, item: QueueItem | None) -> dict[str, Any]:
+    """``doc`` as its author sees it: with the queue state, under our context."""
+    body = {k: v for k, v in doc.items() if k != "@context"}
+    return {"@context": OWNER_CONTEXT, **body, "slowpub": queue_state(state, item)}
 
 
 def update(post: Post, user: User, item_id: int) -> dict[str, Any]:

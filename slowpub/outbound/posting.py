@@ -6,11 +6,18 @@ become a :class:`~slowpub.storage.models.QueueItem` that cools until its release
 time; :mod:`slowpub.outbound.release` sends it. Deletes and undos go out at once.
 What a draft says is checked and rendered in :mod:`slowpub.outbound.drafts`,
 when it may leave is :mod:`slowpub.outbound.timing`'s answer.
+
+Threads may be written while they cool: a reply to your own cooling post
+cools too and never leaves before it. Cancelling a post cancels its cooling
+replies (and theirs) with it, since a reply to nothing reads as nonsense;
+:class:`Withdrawal` names them so that every face tells the user the same.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -31,14 +38,17 @@ from slowpub.outbound.drafts import (
     render_draft,
     reply_target,
 )
+from slowpub.outbound.release import cooling_parent
 from slowpub.outbound.timing import schedule
 from slowpub.social.accounts import require_user
 from slowpub.storage.models import Post, QueueItem, User
 
 __all__ = [
     "VISIBILITIES",
+    "CancelledReply",
     "Draft",
     "PostingError",
+    "Withdrawal",
     "cancel_item",
     "create_post",
     "delete_item",
@@ -47,6 +57,28 @@ __all__ = [
     "react",
     "release_now",
 ]
+
+
+@dataclass(frozen=True)
+class CancelledReply:
+    """A cooling reply withdrawn with the post it answered."""
+
+    queue_id: int
+    status_id: int | None  # the post's public id, as the Mastodon API shows it
+    uri: str
+
+
+@dataclass
+class Withdrawal:
+    """What a cancel or delete did: the item, and the cooling replies that went with it."""
+
+    item: QueueItem
+    replies: list[CancelledReply] = field(default_factory=list)
+
+
+def _later(*moments: datetime | None) -> datetime | None:
+    present = [m for m in moments if m is not None]
+    return max(present) if present else None
 
 
 async def _release_if_due(ctx: Context, item: QueueItem) -> QueueItem:
@@ -68,7 +100,7 @@ async def create_post(ctx: Context, username: str, draft: Draft) -> QueueItem:
         raise PostingError(f"visibility must be one of {', '.join(VISIBILITIES)}")
     async with ctx.db.sessions() as session:
         user = await require_user(session, username)
-    reply = await reply_target(ctx, draft.in_reply_to) if draft.in_reply_to else None
+    reply = await reply_target(ctx, draft.in_reply_to, user) if draft.in_reply_to else None
     also = []
     for uri in draft.recipients:
         try:
@@ -103,7 +135,13 @@ async def create_post(ctx: Context, username: str, draft: Draft) -> QueueItem:
         session.add(post)
         await session.flush()
         post.uri = urls.status(ctx.settings, user.username, post.id)
-        release_at = await schedule(ctx, session, user, kind="create", not_before=draft.not_before)
+        release_at = await schedule(
+            ctx,
+            session,
+            user,
+            kind="create",
+            not_before=_later(draft.not_before, reply.cooling_until if reply else None),
+        )
         item = QueueItem(
             user_id=user.id,
             kind="create",
@@ -160,7 +198,7 @@ async def edit_item(
         raise PostingError(f"the post of item {item_id} was deleted")
     reply = None
     if post.in_reply_to:
-        reply = await reply_target(ctx, post.in_reply_to)
+        reply = await reply_target(ctx, post.in_reply_to, user)
     rendered = await render_draft(
         ctx,
         user,
@@ -187,7 +225,7 @@ async def edit_item(
                     user,
                     kind="create",
                     exclude=target.id,
-                    not_before=target.not_before,
+                    not_before=_later(target.not_before, reply.cooling_until if reply else None),
                 )
             result = target
         elif pending_update is not None:
@@ -219,22 +257,52 @@ async def edit_item(
     return await _release_if_due(ctx, result)
 
 
-async def cancel_item(ctx: Context, item_id: int, owner: str | None = None) -> QueueItem:
-    """Withdraw a cooling item: it never federates, and stays visible to its author."""
+async def cancel_item(ctx: Context, item_id: int, owner: str | None = None) -> Withdrawal:
+    """Withdraw a cooling item: it never federates; nor do its cooling replies.
+
+    The author keeps it in their queue history; nothing else shows it.
+    """
     async with ctx.db.transaction() as session:
         item = await _owned_item(session, item_id, owner)
         if item.state == "cancelled":
-            return item
+            return Withdrawal(item)
         if item.state != "cooling":
             raise PostingError(
                 f"item {item_id} was already released; `slowpub delete {item_id}` takes it back"
             )
         item.state = "cancelled"
+        replies: list[CancelledReply] = []
         if item.kind == "create" and item.post_id is not None:
             post = await session.get(Post, item.post_id)
             if post is not None:
                 post.state = "cancelled"
-    return item
+                replies = await _cancel_replies(session, post)
+    return Withdrawal(item, replies)
+
+
+async def _cancel_replies(session: AsyncSession, post: Post) -> list[CancelledReply]:
+    """The cooling replies to ``post``, and to them, down the thread: cancelled."""
+    cancelled: list[CancelledReply] = []
+    frontier = [post.uri]
+    while frontier:
+        rows = await session.execute(
+            select(QueueItem, Post)
+            .join(Post, Post.id == QueueItem.post_id)
+            .where(
+                Post.user_id == post.user_id,
+                Post.in_reply_to.in_(frontier),
+                Post.state == "cooling",
+                QueueItem.kind == "create",
+                QueueItem.state == "cooling",
+            )
+            .order_by(QueueItem.id)
+        )
+        frontier = []
+        for item, reply in rows:
+            item.state = reply.state = "cancelled"
+            cancelled.append(CancelledReply(item.id, reply.public_id, reply.uri))
+            frontier.append(reply.uri)
+    return cancelled
 
 
 async def release_now(ctx: Context, item_id: int, owner: str | None = None) -> QueueItem:
@@ -243,11 +311,18 @@ async def release_now(ctx: Context, item_id: int, owner: str | None = None) -> Q
         item = await _owned_item(session, item_id, owner)
         if item.state != "cooling":
             raise PostingError(f"item {item_id} is {item.state}, not cooling")
+        parent = await cooling_parent(session, item.id)
+        if parent is not None:
+            raise PostingError(
+                f"item {item_id} replies to your post that is still cooling (item {parent[0]},"
+                f" leaving {notes.iso(parent[1])}); a reply never leaves before its post:"
+                f" release item {parent[0]} first"
+            )
         item.release_at = ctx.clock.now()
     return await _release_if_due(ctx, item)
 
 
-async def delete_item(ctx: Context, item_id: int, owner: str | None = None) -> QueueItem:
+async def delete_item(ctx: Context, item_id: int, owner: str | None = None) -> Withdrawal:
     """Take back a released post, boost or like (Delete/Undo at once); cancel a cooling one."""
     item = await get_item(ctx, item_id, owner)
     if item.state == "cooling":
@@ -301,7 +376,7 @@ async def delete_item(ctx: Context, item_id: int, owner: str | None = None) -> Q
             )
             stored.state = "cancelled"
     ctx.wakeups.deliveries.set()
-    return await get_item(ctx, item_id)
+    return Withdrawal(await get_item(ctx, item_id))
 
 
 async def react(ctx: Context, username: str, kind: str, url: str) -> QueueItem:

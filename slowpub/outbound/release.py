@@ -5,6 +5,10 @@ Releasing is one transaction per batch: the item flips from ``cooling`` to
 it), and the activity and its delivery rows are written in that same
 transaction. A crash before the commit releases nothing; after it, the
 deliveries are durable rows.
+
+A reply to the author's own cooling post never leaves before that post: due
+while its parent still cools, it is held and moved to the parent's release
+time (the parent may have been edited or moved since the reply was written).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from slowpub import urls
 from slowpub.context import Context
@@ -23,6 +28,21 @@ from slowpub.outbound.audience import inboxes
 from slowpub.storage.models import Post, QueueItem, User
 
 BATCH = 50
+
+
+async def cooling_parent(session: AsyncSession, item_id: int) -> tuple[int, datetime] | None:
+    """(queue id, release time) of the cooling post this cooling reply waits for."""
+    reply, parent, parent_item = aliased(Post), aliased(Post), aliased(QueueItem)
+    query = (
+        select(parent_item.id, parent_item.release_at)
+        .select_from(QueueItem)
+        .join(reply, reply.id == QueueItem.post_id)
+        .join(parent, parent.uri == reply.in_reply_to)
+        .join(parent_item, (parent_item.post_id == parent.id) & (parent_item.kind == "create"))
+        .where(QueueItem.id == item_id, QueueItem.kind == "create", parent.state == "cooling")
+    )
+    found = (await session.execute(query)).first()
+    return (found[0], found[1]) if found is not None else None
 
 
 async def _release_one(session: AsyncSession, item: QueueItem, now: datetime) -> None:
@@ -103,6 +123,20 @@ async def release_due(ctx: Context, limit: int = BATCH) -> int:
 async def _release_locked(session: AsyncSession, ids: list[int], now: datetime) -> int:
     released = 0
     for item_id in ids:
+        parent = await cooling_parent(session, item_id)
+        if parent is not None:
+            # Not before its parent. Ordered by (release_at, id), the parent
+            # (older, so a smaller id) comes first once both are due.
+            await session.execute(
+                update(QueueItem)
+                .where(
+                    QueueItem.id == item_id,
+                    QueueItem.state == "cooling",
+                    QueueItem.release_at < parent[1],
+                )
+                .values(release_at=parent[1])
+            )
+            continue
         flipped = await session.execute(
             update(QueueItem)
             .where(QueueItem.id == item_id, QueueItem.state == "cooling")

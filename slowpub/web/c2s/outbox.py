@@ -2,10 +2,13 @@
 
 Every activity is translated onto the same posting service, queue and
 follow code as the other faces: a Create cools like any post (the answer
-carries the release time), an Update of a cooling post edits it, a Delete of
-a cooling post cancels it, a Create with no recipients is a private
-note that never federates, and an Update of the owner's actor changes the
-profile (followers get it, as from every other face).
+carries the release time), an Update of a cooling post edits it, a Delete
+or Undo of a cooling post (by its object id or its activity id) cancels it
+and its cooling replies, a Create with no recipients is a private note
+that never federates, and an Update of the owner's actor changes the
+profile (followers get it, as from every other face). Every id an answer
+hands out (the Create, an Update, a Like or Announce) can be undone while
+it cools.
 """
 
 from __future__ import annotations
@@ -18,13 +21,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from federation.objects import addressed_to
-from federation.vocab import AS_CONTEXT, PUBLIC, PUBLIC_ALIASES, as_list, id_of, is_ap_content_type
+from federation.vocab import AS_CONTEXT, PUBLIC, PUBLIC_ALIASES, as_list, id_of, parse_media_type
 from slowpub import urls
+from slowpub.ids import parse_id
 from slowpub.inbound.remote_actors import ActorError
 from slowpub.inbound.sanitize import html_to_text
+from slowpub.outbound import notes
 from slowpub.outbound.posting import (
     Draft,
     PostingError,
+    Withdrawal,
     create_post,
     delete_item,
     edit_item,
@@ -42,6 +48,9 @@ from slowpub.web.responses import activity_json, ctx_of
 
 OBJECT_TYPES = {"Note", "Article", "Page", "Question"}
 MAX_BODY = 256 * 1024
+# ActivityPub: ld+json with the AS profile MUST be taken, activity+json SHOULD;
+# clients also send ld+json without the profile, and plain JSON.
+CONTENT_TYPES = ("application/activity+json", "application/ld+json", "application/json")
 
 
 def _text_of(obj: dict[str, Any]) -> str:
@@ -73,17 +82,74 @@ def _visibility(activity: dict[str, Any], obj: dict[str, Any], followers: str) -
     return "self"
 
 
-async def _post_by_uri(request: Request, user: User, uri: str | None) -> tuple[Post, QueueItem]:
+async def _own_item(request: Request, user: User, uri: str | None) -> QueueItem | None:
+    """The queue item one of our ids names, if it is the user's.
+
+    A post's object id and its Create's id name the post's create item; an
+    Update's id (``#updates/N``) names that edit; a Like's or Announce's id
+    names the reaction, cooling or not.
+    """
+    if not uri:
+        return None
+    base, _, fragment = uri.partition("#")
     async with ctx_of(request).db.sessions() as session:
-        post = (await session.execute(select(Post).where(Post.uri == uri))).scalar_one_or_none()
-        if post is None or post.user_id != user.id:
-            raise error(404, f"no post of yours at {uri}")
-        item = (
+        post = (
+            await session.execute(select(Post).where(Post.uri == base.removesuffix("/activity")))
+        ).scalar_one_or_none()
+        if post is not None:
+            if post.user_id != user.id:
+                return None
+            item_id: int | None = None
+            if fragment.startswith("updates/"):
+                item_id = parse_id(fragment.removeprefix("updates/"))
+            elif fragment:
+                return None
+            query = select(QueueItem).where(QueueItem.post_id == post.id)
+            if item_id is not None:
+                query = query.where(QueueItem.id == item_id, QueueItem.kind == "update")
+            else:
+                query = query.where(QueueItem.kind == "create")
+            return (await session.execute(query)).scalar_one_or_none()
+        for kind in ("like", "announce"):
+            prefix = urls.like_or_announce(user.actor.uri, kind, 0).removesuffix("0")
+            if uri.startswith(prefix) and (item_id := parse_id(uri.removeprefix(prefix))):
+                item = await session.get(QueueItem, item_id)
+                return item if item and item.user_id == user.id and item.kind == kind else None
+        return (
             await session.execute(
-                select(QueueItem).where(QueueItem.post_id == post.id, QueueItem.kind == "create")
+                select(QueueItem).where(QueueItem.user_id == user.id, QueueItem.activity_uri == uri)
             )
-        ).scalar_one()
-    return post, item
+        ).scalar_one_or_none()
+
+
+async def _post_item(request: Request, user: User, uri: str | None) -> QueueItem:
+    """The create item of the post ``uri`` names (by object, Create or Update id)."""
+    item = await _own_item(request, user, uri)
+    if item is None or item.post_id is None:
+        raise error(404, f"no post of yours at {uri}")
+    if item.kind == "create":
+        return item
+    async with ctx_of(request).db.sessions() as session:
+        query = select(QueueItem).where(
+            QueueItem.post_id == item.post_id, QueueItem.kind == "create"
+        )
+        return (await session.execute(query)).scalar_one()
+
+
+async def _withdrawn(request: Request, withdrawal: Withdrawal) -> dict[str, Any]:
+    """The ``slowpub`` extension of a Delete or Undo answer: what it came to."""
+    item = withdrawal.item
+    state = item.state
+    if item.kind == "create" and item.post_id is not None:
+        async with ctx_of(request).db.sessions() as session:
+            post = await session.get(Post, item.post_id)
+        state = post.state if post is not None else state
+    return {
+        "state": state,
+        "queueId": item.id,
+        # A cooling reply never leaves before its post: cancelled with it.
+        "cancelledReplies": [r.uri for r in withdrawal.replies],
+    }
 
 
 def _created(activity: dict[str, Any], item: QueueItem | None, status: int = 201) -> Response:
@@ -99,12 +165,11 @@ def _created(activity: dict[str, Any], item: QueueItem | None, status: int = 201
 
 
 async def _item_activity(request: Request, user: User, item_id: int) -> dict[str, Any]:
+    """The activity a queue item is (or will be), as its author sees it."""
     async with ctx_of(request).db.sessions() as session:
         item = await session.get(QueueItem, item_id)
         post = await session.get(Post, item.post_id) if item and item.post_id else None
     assert item is not None
-    from slowpub.outbound import notes
-
     if post is not None:
         activity = (
             notes.create(post, user) if item.kind == "create" else notes.update(post, user, item.id)
@@ -117,22 +182,18 @@ async def _item_activity(request: Request, user: User, item_id: int) -> dict[str
             "actor": user.actor.uri,
             "object": item.object_uri,
         }
-    activity["slowpub"] = {
-        "state": item.state,
-        "releaseAt": iso(item.release_at),
-        "queueId": item.id,
-    }
-    return activity
+    return notes.for_owner(activity, item.state, item)
 
 
 async def outbox_post(request: Request) -> Response:
     user = await owner(request, "write")
     ctx = ctx_of(request)
-    content_type = request.headers.get("content-type", "")
-    if not (
-        is_ap_content_type(content_type) or content_type.split(";")[0].strip() == "application/json"
-    ):
-        raise error(415, "send application/activity+json, application/ld+json or application/json")
+    if parse_media_type(request.headers.get("content-type", ""))[0] not in CONTENT_TYPES:
+        raise error(
+            415,
+            "send application/activity+json, application/ld+json (with or without"
+            ' profile="https://www.w3.org/ns/activitystreams") or application/json',
+        )
     body = await request.body()
     if len(body) > MAX_BODY:
         raise error(413, "body too large")
@@ -181,18 +242,23 @@ async def outbox_post(request: Request) -> Response:
                 raise error(422, "Update needs the edited object embedded")
             if id_of(obj) == user.actor.uri:
                 return await _update_profile(request, user, obj)
-            _, item = await _post_by_uri(request, user, id_of(obj))
+            item = await _post_item(request, user, id_of(obj))
             edited = await edit_item(ctx, item.id, _text_of(obj), cw=obj.get("summary"))
             return _created(await _item_activity(request, user, edited.id), None)
         if kind == "Delete":
-            _, item = await _post_by_uri(request, user, id_of(obj))
-            await delete_item(ctx, item.id)
+            item = await _post_item(request, user, id_of(obj))
+            withdrawal = await delete_item(ctx, item.id)
+            async with ctx.db.sessions() as session:
+                post = await session.get(Post, item.post_id)
+            assert post is not None
+            post_uri = post.uri
             answer = {
-                "@context": AS_CONTEXT,
-                "id": id_of(obj) + "#delete",
+                "@context": notes.OWNER_CONTEXT,
+                "id": post_uri + "#delete",
                 "type": "Delete",
                 "actor": user.actor.uri,
-                "object": id_of(obj),
+                "object": post_uri,
+                "slowpub": await _withdrawn(request, withdrawal),
             }
             return _created(answer, None)
         if kind in ("Like", "Announce"):
@@ -286,19 +352,9 @@ async def _undo(request: Request, user: User, obj: Any) -> Response:
     ctx = ctx_of(request)
     inner_id = id_of(obj)
     inner_type = obj.get("type") if isinstance(obj, dict) else None
-    async with ctx.db.sessions() as session:
-        item = (
-            (
-                await session.execute(
-                    select(QueueItem).where(
-                        QueueItem.user_id == user.id, QueueItem.activity_uri == inner_id
-                    )
-                )
-            ).scalar_one_or_none()
-            if inner_id
-            else None
-        )
-        if item is None and isinstance(obj, dict) and inner_type in ("Like", "Announce"):
+    item = await _own_item(request, user, inner_id)
+    if item is None and isinstance(obj, dict) and inner_type in ("Like", "Announce"):
+        async with ctx.db.sessions() as session:
             item = (
                 await session.execute(
                     select(QueueItem).where(
@@ -309,17 +365,25 @@ async def _undo(request: Request, user: User, obj: Any) -> Response:
                     )
                 )
             ).scalar_one_or_none()
+    extension: dict[str, Any] | None = None
     if item is not None:
-        await delete_item(ctx, item.id)
-    elif inner_type == "Follow" or (isinstance(obj, dict) and obj.get("type") == "Follow"):
+        if item.kind == "update" and item.state != "cooling":
+            raise error(422, "that edit has been sent; send another Update to change the post")
+        try:
+            extension = await _withdrawn(request, await delete_item(ctx, item.id))
+        except PostingError as exc:
+            raise error(422, str(exc)) from exc
+    elif inner_type == "Follow":
         await unfollow(ctx, user.username, id_of(obj.get("object")) or "")
     else:
         raise error(422, "nothing of yours to undo there")
-    answer = {
-        "@context": AS_CONTEXT,
+    answer: dict[str, Any] = {
+        "@context": notes.OWNER_CONTEXT if extension else AS_CONTEXT,
         "id": f"{user.actor.uri}#undo/{inner_id}",
         "type": "Undo",
         "actor": user.actor.uri,
         "object": obj,
     }
+    if extension:
+        answer["slowpub"] = extension
     return _created(answer, None)

@@ -18,6 +18,7 @@ from federation.vocab import web_url
 from slowpub import __version__
 from slowpub.config import Settings
 from slowpub.inbound.sanitize import sanitize_html
+from slowpub.outbound.posting import Withdrawal
 from slowpub.outbound.text import plain_to_html
 from slowpub.storage.models import Actor, Post, QueueItem, RemotePost, User
 
@@ -302,6 +303,14 @@ def scheduled_status(post: Post, item: QueueItem) -> dict[str, Any]:
         },
         "media_attachments": [],
     }
+
+
+def cancelled_replies(withdrawal: Withdrawal) -> list[dict[str, Any]]:
+    """The cooling replies cancelled with a post: status and scheduled-status ids."""
+    return [
+        {"id": str(r.status_id), "scheduled_status_id": str(r.queue_id), "uri": r.uri}
+        for r in withdrawal.replies
+    ]
 
 
 def instance_v1(settings: Settings, contact: dict[str, Any] | None) -> dict[str, Any]:

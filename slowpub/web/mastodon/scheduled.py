@@ -77,8 +77,9 @@ async def move_scheduled(request: Request) -> Response:
 
 async def cancel_scheduled(request: Request) -> Response:
     _, item = await _own_item(request, "write:statuses")
-    await cancel_item(ctx_of(request), item.id)
-    return api_json({})
+    withdrawal = await cancel_item(ctx_of(request), item.id)
+    # Mastodon answers {}; the extension says which cooling replies went too.
+    return api_json({"slowpub": {"cancelled_replies": entities.cancelled_replies(withdrawal)}})
 
 
 routes = [

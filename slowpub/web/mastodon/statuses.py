@@ -227,9 +227,10 @@ async def delete_status(request: Request) -> Response:
     answer = await status_json(request, found, token.user)
     answer["text"] = found.local.source
     try:
-        await delete_item(ctx_of(request), found.item.id)
+        withdrawal = await delete_item(ctx_of(request), found.item.id)
     except PostingError as exc:
         raise posting_error(exc) from exc
+    answer["slowpub"]["cancelled_replies"] = entities.cancelled_replies(withdrawal)
     return api_json(answer)
 
 
@@ -305,6 +306,10 @@ async def context(request: Request) -> Response:
     found = await load_status(request, viewer)
     ancestors: list[dict[str, Any]] = []
     descendants: list[dict[str, Any]] = []
+    # Released replies, and the viewer's own cooling ones (a thread written while it cools).
+    local_visible = Post.state == "released"
+    if viewer is not None:
+        local_visible = local_visible | ((Post.state == "cooling") & (Post.user_id == viewer.id))
     async with ctx_of(request).db.sessions() as session:
         parent_uri = (found.local or found.remote).in_reply_to  # type: ignore[union-attr]
         seen = {found.uri}
@@ -327,7 +332,7 @@ async def context(request: Request) -> Response:
             ) + list(
                 (
                     await session.execute(
-                        select(Post).where(Post.in_reply_to == uri, Post.state == "released")
+                        select(Post).where(Post.in_reply_to == uri, local_visible)
                     )
                 ).scalars()
             )
