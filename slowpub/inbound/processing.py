@@ -242,6 +242,12 @@ async def _process(ctx: Context, row: InboundActivity) -> None:
             stored.state = "ignored" if outcome == "ignored" else "done"
             stored.processed_at = now
             stored.error = note
+            if outcome == "ignored":
+                # Nothing was filed: the body is of no further use, and kept
+                # it would let any host fill the disk at processing speed
+                # with activities nobody here asked for. The row (its uri)
+                # stays, so a redelivery is still recognised.
+                stored.body = ""
         elif stored.attempts >= MAX_ATTEMPTS:
             stored.state = "failed"
             stored.error = error

@@ -15,11 +15,13 @@ from typing import Any
 
 import pytest
 from peers import FakeActor, FakeServer, signed_post
+from sqlalchemy import func, select
 from tests_support import settle, stored
 
 from slowpub.context import build_context
 from slowpub.social.accounts import create_user
 from slowpub.storage.engine import create_database
+from slowpub.storage.models import InboundActivity
 from slowpub.web.app import create_app
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
@@ -144,3 +146,32 @@ async def test_a_forger_cannot_spend_another_hosts_quota(network, forged: bool) 
     # hana's host still has its whole quota.
     for n in range(10, 12):
         assert (await signed_post(alpha, hana, create(hana, n))).status_code == 202
+
+
+async def test_what_nobody_asked_for_does_not_stay_on_disk(network) -> None:
+    """Processed at once and kept whole for the retention period, a host's
+    unwanted 60 kB bodies filled the disk as fast as they were processed;
+    now an ignored activity keeps only its id (so a redelivery is still
+    recognised), while what was filed keeps its body."""
+    alpha = await network.add("alpha.test")
+    spammer, _, hana = await peers(network, alpha)
+    for n in range(20):
+        assert (
+            await signed_post(alpha, spammer, create(spammer, n, padding=60_000))
+        ).status_code == 202
+    assert (await signed_post(alpha, hana, follow(hana))).status_code == 202
+    await settle(alpha)
+
+    async with alpha.ctx.db.sessions() as session:
+        rows = (
+            await session.execute(
+                select(InboundActivity.sender_host, InboundActivity.state).where(
+                    func.length(InboundActivity.body) > 0
+                )
+            )
+        ).all()
+    assert rows == [("honest.test", "done")]  # the Follow, filed, keeps its body
+    assert await stored(alpha) == 21
+    # A redelivered flood activity is recognised, not stored again.
+    assert (await signed_post(alpha, spammer, create(spammer, 3))).status_code == 202
+    assert await stored(alpha) == 21

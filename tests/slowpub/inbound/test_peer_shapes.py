@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from peers import FakeServer, signed_post
-from tests_support import follow_body, stored
+from tests_support import follow_body, stored, token_for
 
 from slowpub.inbound.remote_actors import ActorError, cached_actor, fetch_actor
 from slowpub.social.accounts import create_user
@@ -182,9 +182,16 @@ async def test_actor_without_preferred_username_can_follow(
     await drain(alpha.ctx)
     actor = await cached_actor(alpha.ctx, quiet.uri)
     assert actor is not None
+    # Remote accounts are for signed-in users (issue 9.7), by their public id.
+    token = await token_for(alpha, "alice", "correct horse")
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=alpha.app), base_url="https://alpha.test"
     ) as client:
-        account = (await client.get(f"/api/v1/accounts/{actor.id}")).json()
+        account = (
+            await client.get(
+                f"/api/v1/accounts/{actor.public_id}",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        ).json()
     assert (account["acct"], account["username"]) == (acct, acct.split("@")[0])
     assert account["display_name"] == "Quiet One"
