@@ -74,9 +74,31 @@ def test_two_real_servers_follow_each_other(servers) -> None:
     # sends the Update, and a's copy of bob changes without refetching him.
     b.cli("user", "set", "bob", "display-name", "Bob the Builder")
 
+    # Remote accounts are shown to signed-in users only: alice signs in the
+    # way a command-line client does (an app, then the password grant).
+    app = httpx.post(
+        f"{a.base}/api/v1/apps",
+        data={"client_name": "e2e", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob", "scopes": "read"},
+    ).json()
+    grant = httpx.post(
+        f"{a.base}/oauth/token",
+        data={
+            "grant_type": "password",
+            "username": "alice",
+            "password": "a long password",
+            "client_id": app["client_id"],
+            "client_secret": app["client_secret"],
+            "scope": "read",
+        },
+    )
+    assert grant.status_code == 200, grant.text
+    signed_in = {"Authorization": f"Bearer {grant.json()['access_token']}"}
+
     def renamed() -> bool:
         lookup = httpx.get(
-            f"{a.base}/api/v1/accounts/lookup", params={"acct": f"bob@127.0.0.1:{b.port}"}
+            f"{a.base}/api/v1/accounts/lookup",
+            params={"acct": f"bob@127.0.0.1:{b.port}"},
+            headers=signed_in,
         )
         return lookup.status_code == 200 and lookup.json()["display_name"] == "Bob the Builder"
 
