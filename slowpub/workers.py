@@ -30,6 +30,7 @@ from slowpub.delivery.sending import deliver_due
 from slowpub.inbound.processing import process_due
 from slowpub.outbound.release import release_due
 from slowpub.storage import lease_owners
+from slowpub.storage.failures import failure_line, is_read_only
 from slowpub.storage.retention import BATCH as PRUNE_BATCH
 from slowpub.storage.retention import prune
 
@@ -53,17 +54,49 @@ async def drain(ctx: Context, rounds: int = 20) -> None:
 async def _loop(
     name: str, step: Callable[[Context], Awaitable[int]], event: asyncio.Event, ctx: Context
 ) -> None:
+    failures = 0
     while True:
         try:
             busy = await step(ctx)
-        except Exception:  # the loop must outlive any one bad row or a database hiccup
-            log.exception("%s worker pass failed", name)
+            failures = 0
+        except Exception as exc:  # the loop must outlive any one bad row or a database hiccup
+            failures += 1
             busy = 0
+            _log_failure(name, exc, failures, ctx)
         if busy:
             continue
         event.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), POLL_SECONDS)
+            await asyncio.wait_for(event.wait(), _pause(failures))
+
+
+MAX_BACKOFF = 60.0
+
+
+def _pause(failures: int) -> float:
+    """Seconds until the next pass: the poll, doubled per failure in a row."""
+    return min(POLL_SECONDS * 2 ** min(failures, 10), MAX_BACKOFF) if failures else POLL_SECONDS
+
+
+def _log_failure(name: str, exc: Exception, failures: int, ctx: Context) -> None:
+    """A traceback for the first failure, one line for the ones that repeat it.
+
+    A database gone read-only fails every pass the same way; a traceback a
+    second buried everything else in the log.
+    """
+    if is_read_only(exc):
+        line = failure_line(ctx.settings.database_url, exc)
+        log.error("%s worker: %s; retrying in %.0f s", name, line, _pause(failures))
+    elif failures == 1:
+        log.exception("%s worker pass failed", name)
+    else:
+        log.error(
+            "%s worker pass failed again (%d in a row): %s; retrying in %.0f s",
+            name,
+            failures,
+            _one_line(exc),
+            _pause(failures),
+        )
 
 
 BUSY_INBOX = 0.2  # seconds since the last inbox POST that count as "busy"

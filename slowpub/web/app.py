@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -21,6 +23,7 @@ from federation.vocab import wants_ap
 from slowpub.config import require_secret
 from slowpub.context import Context
 from slowpub.social.instance_actor import ensure_instance_key
+from slowpub.storage.failures import failure_line, is_read_only
 from slowpub.web import client_api, reading, sessions
 from slowpub.web.federation import actors, inbox, statuses, wellknown
 from slowpub.web.limits import RequestLimits
@@ -41,6 +44,28 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404 and not api and not wants_ap(accept) and "json" not in accept:
         return page(request, "not_found.html", {}, status=404)
     return json_error(exc.status_code, exc.detail)
+
+
+log = logging.getLogger(__name__)
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """A database that turned read-only while serving: 503 and one log line.
+
+    ``serve`` refuses to start on one it cannot write; this is for a disk
+    remounted read-only (or a PostgreSQL failover to a standby) later. Any
+    other database error stays a 500 with its traceback: it is a bug.
+    """
+    if not is_read_only(exc):
+        raise exc
+    log.error("%s", failure_line(ctx_url(request), exc))
+    response = json_error(503, "the database is read-only for now; nothing was changed")
+    response.headers["Retry-After"] = "60"
+    return response
+
+
+def ctx_url(request: Request) -> str:
+    return request.app.state.ctx.settings.database_url
 
 
 class PathSessionMiddleware(SessionMiddleware):
@@ -106,7 +131,7 @@ def create_app(ctx: Context, *, workers: bool = False, owns_context: bool = Fals
                 max_age=30 * 24 * 3600,
             ),
         ],
-        exception_handlers={HTTPException: _http_error},
+        exception_handlers={HTTPException: _http_error, DBAPIError: _database_error},
         lifespan=lifespan,
     )
     app.state.ctx = ctx
