@@ -2,6 +2,8 @@
 
 A Fediverse server asking with ``application/activity+json`` (or ld+json)
 gets the actor document; a browser gets the profile page at the same URL.
+The followers and following collections are hidden unless the user publishes
+them, except to the owner's own token, which always sees them in full.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Mastodon API: the instance document, preferences, and empty-but-valid lists.
 
 Apps call many endpoints on start-up; those for features slowpub does not
-have (custom emojis, filters, lists, announcements, trends...) answer with
+have (custom emojis, filters, lists, announcements, trends, suggestions...) answer with
 the empty value of the right type rather than 404, so apps keep working.
 """
 
