@@ -228,3 +228,22 @@ async def test_the_owner_sees_their_own_followers_and_following(network, pair) -
         await set_user(alpha, "alice", publish_graph="on")
         listed = (await carol.get(f"/api/v1/accounts/{me['id']}/followers")).json()
         assert [a["acct"] for a in listed] == ["bob@beta.test"]
+
+
+async def test_an_accounts_statuses_are_those_the_caller_may_see(network, pair) -> None:
+    """10.6: a follower sees followers-only posts on the profile; others do not."""
+    alpha, _, client = pair
+    await create_user(alpha.ctx, "carol", password="correct horse")
+    await create_user(alpha.ctx, "dave", password="correct horse")
+    await follow(alpha.ctx, "carol", "alice@alpha.test")
+    await settle(alpha)
+    await client.post("/api/v1/statuses", data={"status": "for all"})
+    await client.post("/api/v1/statuses", data={"status": "for friends", "visibility": "private"})
+    await settle(alpha)
+    me = (await client.get("/api/v1/accounts/verify_credentials")).json()
+    url = f"/api/v1/accounts/{me['id']}/statuses"
+    carol = await token_for(alpha, "carol", "correct horse")
+    dave = await token_for(alpha, "dave", "correct horse")
+    async with client_for(alpha, carol) as follower, client_for(alpha, dave) as stranger:
+        assert len((await follower.get(url)).json()) == 2
+        assert [s["content"] for s in (await stranger.get(url)).json()] == ["<p>for all</p>"]
