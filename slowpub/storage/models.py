@@ -513,3 +513,18 @@ class Marker(Base):
     last_read_id: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Bookmark(Base):
+    """A status the user bookmarked (Mastodon's bookmarks), local or remote, by its URI.
+
+    Bookmarks are the user's own and private: they never federate.
+    """
+
+    __tablename__ = "bookmarks"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    object_uri: Mapped[str] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("user_id", "object_uri", name="uq_bookmarks_user_object"),)

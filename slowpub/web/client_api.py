@@ -5,10 +5,25 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from slowpub.web.c2s import routes as c2s_routes
-from slowpub.web.mastodon import accounts, misc, reactions, scheduled, statuses, timelines
+from slowpub.web.mastodon import (
+    accounts,
+    bookmarks,
+    misc,
+    notifications,
+    push,
+    reactions,
+    scheduled,
+    status_batch,
+    statuses,
+    timelines,
+)
 
 routes: list[BaseRoute] = [
     *misc.routes,
+    *status_batch.routes,
+    *bookmarks.routes,
+    *notifications.routes,
+    *push.routes,
     *statuses.routes,
     *reactions.routes,
     *scheduled.routes,

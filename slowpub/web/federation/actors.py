@@ -2,6 +2,8 @@
 
 A Fediverse server asking with ``application/activity+json`` (or ld+json)
 gets the actor document; a browser gets the profile page at the same URL.
+The followers and following collections are hidden unless the user publishes
+them, except to the owner's own token, which always sees them in full.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from starlette.routing import Route
 
 from federation.vocab import wants_ap
 from slowpub import urls
+from slowpub.auth.access import require_auth
 from slowpub.ids import MAX_ID, parse_id
 from slowpub.social import documents
 from slowpub.social.accounts import get_user, list_users
@@ -57,8 +60,17 @@ async def actor_route(request: Request) -> Response:
     return _profile(request, user)
 
 
+async def _owner_asks(request: Request, user: User) -> bool:
+    """Whether the request carries the owner's own token (a bad token is a 401)."""
+    if not request.headers.get("authorization"):
+        return False
+    token = await require_auth(request, "read")
+    return token.user is not None and token.user.id == user.id
+
+
 async def graph_route(request: Request) -> Response:
-    """followers/following: hidden unless the user chose to publish them."""
+    """followers/following: the owner (with their token) always sees them in full;
+    everyone else only if the user chose to publish them."""
     user = await _user(request)
     if user is None:
         return json_error(404, "no such account here")
@@ -67,8 +79,19 @@ async def graph_route(request: Request) -> Response:
     collection_id = (urls.followers if kind == "followers" else urls.following)(
         ctx.settings, user.username
     )
+    if await _owner_asks(request, user):
+        answer = await _graph(request, user, kind, collection_id)
+        # Who asked decides the answer: no shared cache may keep it.
+        answer.headers["Vary"] = "Accept, Authorization"
+        answer.headers["Cache-Control"] = "private"
+        return answer
     if not user.publish_graph:
         return activity_json(documents.hidden_collection(collection_id))
+    return await _graph(request, user, kind, collection_id)
+
+
+async def _graph(request: Request, user: User, kind: str, collection_id: str) -> Response:
+    ctx = ctx_of(request)
     own, other = (
         (Follow.followed_id, Follow.follower_id)
         if kind == "followers"

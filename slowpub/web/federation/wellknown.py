@@ -17,6 +17,7 @@ from federation import nodeinfo, webfinger
 from federation.errors import WebFingerError
 from slowpub import __version__, urls
 from slowpub.social.accounts import count_users, get_user
+from slowpub.web.mastodon.entities import MASTODON_API_VERSION
 from slowpub.web.responses import ctx_of, json_error
 
 CORS = {"Access-Control-Allow-Origin": "*"}
@@ -97,7 +98,13 @@ async def nodeinfo_route(request: Request) -> Response:
         active_month=users,
         active_halfyear=users,
         local_posts=0,
-        metadata={"nodeName": ctx.settings.host},
+        # software.name stays honest; the API clients speak is Mastodon's, which
+        # is how megalodon (Whalebird) and others tell a Mastodon-API server.
+        metadata={
+            "nodeName": ctx.settings.host,
+            "upstream": {"name": "mastodon", "version": MASTODON_API_VERSION},
+            "features": ["mastodon_api"],
+        },
     )
     profile = f"http://nodeinfo.diaspora.software/ns/schema/{version}#"
     return Response(

@@ -1,18 +1,19 @@
 """Mastodon API: accounts, relationships, follows, follow requests, search.
 
 Follower and following lists are private on slowpub (as the ActivityPub
-collections are), so those endpoints answer with empty lists, and every
-count is 0. For the same reason an anonymous caller (or an app-only token)
-finds only local accounts, by id or by lookup (see ``lookups``), and a
-signed-in user's search lists only local accounts and those in their own
-circle (followed, following, or heard from), never another user's followers.
+collections are): the owner sees their own, others see them only if the
+owner publishes them (``publish-graph``), and every count is 0. For the
+same reason an anonymous caller (or an app-only token) finds only local
+accounts, by id or by lookup (see ``lookups``), and a signed-in user's
+search lists only local accounts and those in their own circle (followed,
+following, or heard from), never another user's followers.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -54,8 +55,24 @@ async def verify_credentials(request: Request) -> Response:
     assert token.user is not None
     if not ({"read", "read:accounts", "profile"} & set(token.scopes)):
         raise HTTPException(403, "This action is outside the authorized scopes")
+    return api_json(await _credential_account(request, token.user))
+
+
+async def _credential_account(request: Request, user: User) -> dict[str, Any]:
+    """The CredentialAccount: the account with its ``source``, whose pending follow
+    requests apps badge (Tusky, Ivory, Ice Cubes read ``source.follow_requests_count``)."""
     ctx = ctx_of(request)
-    return api_json(entities.account(ctx.settings, token.user.actor, user=token.user))
+    async with ctx.db.sessions() as session:
+        pending = (
+            await session.execute(
+                select(func.count(Follow.id)).where(
+                    Follow.followed_id == user.actor_id, Follow.state == "pending"
+                )
+            )
+        ).scalar_one()
+    data = entities.account(ctx.settings, user.actor, user=user)
+    data["source"]["follow_requests_count"] = int(pending)
+    return data
 
 
 async def update_credentials(request: Request) -> Response:
@@ -72,7 +89,7 @@ async def update_credentials(request: Request) -> Response:
         user, _ = await change_settings(ctx, token.user.username, changes)
     except SettingError as exc:
         raise unprocessable(str(exc)) from exc
-    return api_json(entities.account(ctx.settings, user.actor, user=user))
+    return api_json(await _credential_account(request, user))
 
 
 async def _actor(request: Request, viewer: User | None) -> Actor:
@@ -138,16 +155,30 @@ async def account_statuses(request: Request) -> Response:
             query = select(Post.public_id).where(Post.user_id == owner.id)
             if viewer is None or viewer.id != owner.id:
                 query = query.where(
-                    Post.state == "released", Post.visibility.in_(("public", "unlisted"))
+                    Post.state == "released",
+                    Post.visibility.in_(await _visible_to(session, viewer, actor)),
                 )
             else:
                 query = query.where(Post.state.in_(("released", "cooling")))
+            if truthy(query_params.get("exclude_replies", "false")):
+                query = query.where(Post.in_reply_to.is_(None))
             column = Post.public_id
         else:
+            viewer_id = viewer.id if viewer is not None else 0
+            seen = select(InboundItem.remote_post_id).where(InboundItem.user_id == viewer_id)
             query = select(RemotePost.public_id).where(
-                RemotePost.author_id == actor.id, RemotePost.visibility.in_(("public", "unlisted"))
+                RemotePost.author_id == actor.id,
+                or_(RemotePost.visibility.in_(("public", "unlisted")), RemotePost.id.in_(seen)),
             )
+            if truthy(query_params.get("exclude_replies", "false")):
+                query = query.where(RemotePost.in_reply_to.is_(None))
             column = RemotePost.public_id
+        if truthy(query_params.get("pinned", "false")) or truthy(
+            query_params.get("only_media", "false")
+        ):
+            # Nothing is pinned here, and our posts carry no media: apps ask for
+            # the pinned ones first on every profile, and must not get them all.
+            query = query.where(column.is_(None))
         query = _page(query, column, query_params, limit)
         ids = newest_first(list((await session.execute(query)).scalars()), query_params)
         found = [await find_status(session, str(i)) for i in ids]
@@ -172,6 +203,57 @@ def _page(query: Any, column: Any, query_params: Any, limit: int) -> Any:
 def newest_first(rows: list[Any], query_params: Any) -> list[Any]:
     """Mastodon answers every page newest first, min_id pages included."""
     return rows[::-1] if int_param(query_params, "min_id") is not None else rows
+
+
+async def _visible_to(session: Any, viewer: User | None, author: Actor) -> tuple[str, ...]:
+    """Visibilities of a local author's released posts this viewer may read:
+    followers-only ones too for an accepted follower."""
+    if viewer is None:
+        return ("public", "unlisted")
+    query = select(Follow.id).where(
+        Follow.follower_id == viewer.actor_id,
+        Follow.followed_id == author.id,
+        Follow.state == "accepted",
+    )
+    if (await session.execute(query)).first() is None:
+        return ("public", "unlisted")
+    return ("public", "unlisted", "followers")
+
+
+async def graph(request: Request) -> Response:
+    """An account's followers or following (accepted), newest first.
+
+    The owner always sees their own lists in full; everyone else sees a local
+    account's lists only if it publishes them (``publish-graph on``), as the
+    ActivityPub collections. A remote account's lists are not ours to show.
+    """
+    viewer = await _optional_viewer(request, ("read", "read:accounts"))
+    actor = await _actor(request, viewer)
+    ctx = ctx_of(request)
+    followers = request.url.path.endswith("/followers")
+    own, other = (
+        (Follow.followed_id, Follow.follower_id)
+        if followers
+        else (Follow.follower_id, Follow.followed_id)
+    )
+    async with ctx.db.sessions() as session:
+        owner = (
+            (await session.execute(select(User).where(User.actor_id == actor.id))).scalar_one()
+            if actor.local
+            else None
+        )
+        if owner is None or not (owner.publish_graph or (viewer and viewer.id == owner.id)):
+            return api_json([])
+        query = (
+            select(Follow.id, Actor)
+            .join(Actor, Actor.id == other)
+            .where(own == actor.id, Follow.state == "accepted")
+        )
+        query = _page(query, Follow.id, request.query_params, limit_of(request.query_params))
+        rows = newest_first(list((await session.execute(query)).all()), request.query_params)
+    accounts = [entities.account(ctx.settings, member) for _, member in rows]
+    ids = [follow_id for follow_id, _ in rows]
+    return api_json(accounts, headers=link_header(request, ids, ctx.settings.base_url))
 
 
 async def relationship(session: Any, user: User, actor: Actor) -> dict[str, Any]:
@@ -388,8 +470,8 @@ routes = [
     Route("/api/v1/accounts/search", account_search, methods=["GET"]),
     Route("/api/v1/accounts/{id}", show_account, methods=["GET"]),
     Route("/api/v1/accounts/{id}/statuses", account_statuses, methods=["GET"]),
-    Route("/api/v1/accounts/{id}/followers", empty_list, methods=["GET"]),
-    Route("/api/v1/accounts/{id}/following", empty_list, methods=["GET"]),
+    Route("/api/v1/accounts/{id}/followers", graph, methods=["GET"]),
+    Route("/api/v1/accounts/{id}/following", graph, methods=["GET"]),
     Route("/api/v1/accounts/{id}/follow", follow_account, methods=["POST"]),
     Route("/api/v1/accounts/{id}/unfollow", unfollow_account, methods=["POST"]),
     Route("/api/v1/follow_requests", follow_requests, methods=["GET"]),

@@ -22,7 +22,8 @@ from slowpub.outbound.posting import Withdrawal
 from slowpub.outbound.text import plain_to_html
 from slowpub.storage.models import Actor, Post, QueueItem, RemotePost, User
 
-MASTODON_VERSION = f"4.3.0 (compatible; slowpub {__version__})"
+MASTODON_API_VERSION = "4.3.0"  # the Mastodon API served (README: Clients)
+MASTODON_VERSION = f"{MASTODON_API_VERSION} (compatible; slowpub {__version__})"
 EMPTY = datetime(1970, 1, 1)
 
 
@@ -337,10 +338,20 @@ def instance_v1(settings: Settings, contact: dict[str, Any] | None) -> dict[str,
 
 
 def _configuration() -> dict[str, Any]:
+    """Every limit Mastodon 4.3 publishes, with slowpub's real values.
+
+    Media and polls cannot be posted here (the API refuses them), so their
+    counts are 0 and no MIME type is supported; apps then hide those buttons.
+    """
     from slowpub.outbound.text import MAX_LENGTH
 
     return {
-        "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 0},
+        "accounts": {
+            "max_featured_tags": 0,
+            "max_pinned_statuses": 0,
+            "max_note_length": 2000,  # the summary setting's limit
+            "max_profile_fields": 0,
+        },
         "statuses": {
             "max_characters": MAX_LENGTH,
             "max_media_attachments": 0,
@@ -348,6 +359,7 @@ def _configuration() -> dict[str, Any]:
         },
         "media_attachments": {
             "supported_mime_types": [],
+            "description_limit": 0,
             "image_size_limit": 0,
             "image_matrix_limit": 0,
             "video_size_limit": 0,
@@ -366,7 +378,13 @@ def _configuration() -> dict[str, Any]:
 
 def instance_v2(settings: Settings, contact: dict[str, Any] | None) -> dict[str, Any]:
     config = _configuration()
-    config["urls"] = {"streaming": None, "status": None}
+    config["urls"] = {
+        "streaming": None,
+        "status": None,
+        "about": settings.url("/about"),
+        "privacy_policy": None,
+        "terms_of_service": None,
+    }
     config["vapid"] = {"public_key": ""}
     return {
         "domain": settings.host,

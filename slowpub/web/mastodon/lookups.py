@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slowpub.ids import parse_id
-from slowpub.storage.models import Actor, InboundItem, Post, QueueItem, RemotePost, User
+from slowpub.storage.models import Actor, Bookmark, InboundItem, Post, QueueItem, RemotePost, User
 
 
 @dataclass
@@ -102,3 +102,8 @@ async def find_actor(
     if viewer is None:
         query = query.where(Actor.local.is_(True))
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def is_bookmarked(session: AsyncSession, viewer: User, uri: str) -> bool:
+    query = select(Bookmark.id).where(Bookmark.user_id == viewer.id, Bookmark.object_uri == uri)
+    return (await session.execute(query.limit(1))).first() is not None

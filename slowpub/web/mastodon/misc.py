@@ -1,7 +1,7 @@
 """Mastodon API: the instance document, preferences, and empty-but-valid lists.
 
 Apps call many endpoints on start-up; those for features slowpub does not
-have (custom emojis, filters, lists, announcements, trends...) answer with
+have (custom emojis, filters, lists, announcements, trends, suggestions...) answer with
 the empty value of the right type rather than 404, so apps keep working.
 """
 
@@ -81,14 +81,15 @@ routes = [
     Route("/api/v1/trends", public_empty, methods=["GET"]),
     Route("/api/v1/trends/tags", public_empty, methods=["GET"]),
     Route("/api/v1/trends/statuses", public_empty, methods=["GET"]),
+    Route("/api/v1/trends/links", public_empty, methods=["GET"]),
+    Route("/api/v1/suggestions", authed_empty, methods=["GET"]),
+    Route("/api/v2/suggestions", authed_empty, methods=["GET"]),
     Route("/api/v1/filters", authed_empty, methods=["GET"]),
     Route("/api/v2/filters", authed_empty, methods=["GET"]),
     Route("/api/v1/lists", authed_empty, methods=["GET"]),
     Route("/api/v1/announcements", authed_empty, methods=["GET"]),
     Route("/api/v1/conversations", authed_empty, methods=["GET"]),
     Route("/api/v1/followed_tags", authed_empty, methods=["GET"]),
-    Route("/api/v1/bookmarks", authed_empty, methods=["GET"]),
-    Route("/api/v1/favourites", authed_empty, methods=["GET"]),
     Route("/api/v1/domain_blocks", authed_empty, methods=["GET"]),
     Route("/api/v1/endorsements", authed_empty, methods=["GET"]),
     Route("/api/v1/featured_tags", authed_empty, methods=["GET"]),

@@ -31,7 +31,14 @@ from slowpub.outbound.posting import (
 from slowpub.storage.models import IdempotencyKey, Post, QueueItem, RemotePost, User
 from slowpub.web.api_util import api_json, not_found, params, unprocessable
 from slowpub.web.mastodon import entities
-from slowpub.web.mastodon.lookups import Found, can_see, find_status, find_status_by_uri, has_item
+from slowpub.web.mastodon.lookups import (
+    Found,
+    can_see,
+    find_status,
+    find_status_by_uri,
+    has_item,
+    is_bookmarked,
+)
 from slowpub.web.responses import ctx_of
 
 VISIBILITY_IN = {
@@ -71,6 +78,14 @@ async def _reply_ids(request: Request, uri: str | None) -> tuple[str | None, str
 
 async def status_json(request: Request, found: Found, viewer: User | None) -> dict[str, Any]:
     """The Status entity for a local or remote post, as this viewer may see it."""
+    data = await _status_entity(request, found, viewer)
+    if viewer is not None:
+        async with ctx_of(request).db.sessions() as session:
+            data["bookmarked"] = await is_bookmarked(session, viewer, found.uri)
+    return data
+
+
+async def _status_entity(request: Request, found: Found, viewer: User | None) -> dict[str, Any]:
     ctx = ctx_of(request)
     if found.local is not None:
         assert found.author is not None

@@ -112,6 +112,21 @@ def test_mastodon_py_end_to_end(tmp_path: Path) -> None:
         assert isinstance(notes, list)
         api.markers_set(["home"], [home[0]["id"]])
         assert str(api.markers_get(["home"])["home"]["last_read_id"]) == str(home[0]["id"])
+
+        # What apps call at launch, and 4.3's endpoints, through the library (issue 10.5-10.8).
+        assert api.preferences()["posting:default:visibility"] == "public"
+        bob = f"bob@127.0.0.1:{b.port}"
+        assert [x["acct"] for x in api.account_following(me["id"])] == [bob]
+        assert api.account_statuses(me["id"], pinned=True) == []
+        api.status_bookmark(home[0]["id"])
+        assert [str(x["id"]) for x in api.bookmarks()] == [str(home[0]["id"])]
+        assert [str(x["id"]) for x in api.statuses([home[0]["id"]])] == [str(home[0]["id"])]
+        grouped = api.grouped_notifications()
+        assert isinstance(grouped["notification_groups"], list)
+        assert api.notifications_unread_count()["count"] >= 0
+        assert api.notifications_policy()["for_not_following"] == "accept"
+        assert api.filters_v2() == [] and api.trending_links() == []
+        assert api.follow_requests() == [] and api.suggestions() == []
     finally:
         a.stop()
         b.stop()
